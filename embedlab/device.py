@@ -1,0 +1,128 @@
+"""Device choice, seeding and determinism for every chapter.
+
+Shape legend used across the package: B batch, T tokens, V vocabulary, D embedding,
+H heads, Dh head dim, C classes.
+
+The rules this module enforces (see the book's setup page):
+
+* ``EMBEDLAB_DEVICE`` picks the device: ``cpu``, ``cuda``, or unset (= ``cuda`` if available).
+* Random numbers are drawn on the CPU with a :class:`torch.Generator` and then moved, so a GPU
+  run starts from exactly the same numbers as a CPU run.
+* Deterministic algorithms are switched on; ``CUBLAS_WORKSPACE_CONFIG`` is set before CUDA starts.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+# cuBLAS reads this once, when CUDA starts: it must be in the environment before the first
+# CUDA call, which is why it is set at import time rather than inside ``setup``.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+DEVICE_ENV = "EMBEDLAB_DEVICE"
+ALLOWED_DEVICES = ("cpu", "cuda")
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Return the device named by ``name``, else by ``$EMBEDLAB_DEVICE``, else cuda if available.
+
+    Args:
+        name: ``"cpu"``, ``"cuda"`` or None (read the environment variable).
+
+    Raises:
+        ValueError: the name is not one of the allowed values, or ``cuda`` was asked for and
+            no CUDA device is present.
+    """
+    source = "argument 'name'"
+    if name is None:
+        name = os.environ.get(DEVICE_ENV, "").strip()
+        source = f"environment variable {DEVICE_ENV}"
+        if name == "":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(name, str):
+        raise TypeError(f"{source} must be a str ('cpu' or 'cuda'), got {type(name).__name__}")
+    if name not in ALLOWED_DEVICES:
+        raise ValueError(
+            f"{source} must be one of {ALLOWED_DEVICES} (or unset for automatic choice), got {name!r}"
+        )
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"{source} asks for 'cuda', but torch.cuda.is_available() is False "
+            f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); use 'cpu' or unset it"
+        )
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's global generators (CPU and every CUDA device).
+
+    Args:
+        seed: a non-negative int.
+    """
+    _check_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def cpu_generator(seed: int) -> torch.Generator:
+    """Return a CPU :class:`torch.Generator` seeded with ``seed``.
+
+    Draw with it on the CPU, then move the tensor: CPU and CUDA generators give different
+    numbers for the same seed, so drawing on the CPU is what makes runs agree across devices.
+    """
+    _check_seed(seed)
+    return torch.Generator(device="cpu").manual_seed(seed)
+
+
+def randn(shape: Sequence[int], seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Standard normal numbers drawn on the CPU with ``seed``, then moved to ``device``."""
+    return torch.randn(tuple(shape), generator=cpu_generator(seed)).to(device)
+
+
+def set_deterministic(enabled: bool = True) -> None:
+    """Make PyTorch choose deterministic kernels (and raise where none exists)."""
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.benchmark = not enabled
+    torch.backends.cudnn.deterministic = enabled
+
+
+def setup(seed: int = 0, name: str | None = None) -> torch.device:
+    """The one call of a chapter's setup cell: pick the device, seed, go deterministic.
+
+    Also sets ``torch.set_printoptions(precision=3)`` so printed tensors are rounded summaries.
+
+    Args:
+        seed: seed for every generator.
+        name: device name, or None for ``$EMBEDLAB_DEVICE`` / automatic.
+
+    Returns:
+        The chosen device.
+    """
+    device = get_device(name)
+    seed_everything(seed)
+    set_deterministic(True)
+    torch.set_printoptions(precision=3, sci_mode=False)
+    return device
+
+
+def describe(device: torch.device | str) -> str:
+    """One line naming the device and the versions, for a notebook's setup cell."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        where = f"cuda ({torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda})"
+    else:
+        where = "cpu"
+    return f"device: {where} | torch {torch.__version__.split('+')[0]}"
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")

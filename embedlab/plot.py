@@ -1,0 +1,176 @@
+"""Figures for the chapters: a CJK font so Chinese labels render, and helpers that return figures.
+
+Nothing here shows or saves a figure; each helper returns a :class:`matplotlib.figure.Figure`
+and the notebook decides what to do with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.font_manager as font_manager
+import numpy as np
+from matplotlib.figure import Figure
+
+from embedlab.corpora import CJK_FONT, locate
+
+_CJK_FAMILY: str | None = None
+
+
+def use_cjk_font() -> str:
+    """Register Noto Sans CJK SC (from ``mplfonts``) and make it matplotlib's first sans-serif font.
+
+    Idempotent. Returns the font's family name.
+    """
+    global _CJK_FAMILY
+    if _CJK_FAMILY is None:
+        path = locate(CJK_FONT)
+        font_manager.fontManager.addfont(str(path))
+        _CJK_FAMILY = font_manager.FontProperties(fname=str(path)).get_name()
+    families = list(matplotlib.rcParams["font.sans-serif"])
+    if not families or families[0] != _CJK_FAMILY:
+        matplotlib.rcParams["font.sans-serif"] = [_CJK_FAMILY] + [f for f in families if f != _CJK_FAMILY]
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font has no U+2212 minus glyph
+    return _CJK_FAMILY
+
+
+def zipf(counts: Sequence[int], labels: Sequence[str] = (), title: str = "") -> Figure:
+    """Frequency against rank on log-log axes; the first ``len(labels)`` points are labelled.
+
+    Args:
+        counts: token counts sorted from most to least frequent.
+        labels: the tokens of the first few counts, written next to their points.
+        title: the figure's title.
+    """
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D sequence, got shape {counts.shape}")
+    if np.any(np.diff(counts) > 0):
+        raise ValueError("counts must be sorted from most to least frequent")
+    if len(labels) > counts.size:
+        raise ValueError(f"labels has {len(labels)} entries but counts only {counts.size}")
+    use_cjk_font()
+    ranks = np.arange(1, counts.size + 1)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    ax.loglog(ranks, counts, marker=".", linestyle="none", markersize=2)
+    for rank, label in enumerate(labels, start=1):
+        ax.annotate(label, (rank, counts[rank - 1]), textcoords="offset points", xytext=(4, 2), fontsize=9)
+    ax.set_xlabel("rank (log scale)")
+    ax.set_ylabel("count (log scale)")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    return fig
+
+
+def heatmap(
+    values: np.ndarray,
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    title: str = "",
+    annotate: bool = True,
+    cmap: str = "viridis",
+) -> Figure:
+    """A labelled heat map of a 2-D array (attention weights, confusion matrices, ...).
+
+    Args:
+        values: (R, K) array.
+        row_labels: R labels, top to bottom.
+        col_labels: K labels, left to right.
+        annotate: write each value (2 decimals) in its cell.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"values must be 2-D, got shape {values.shape}")
+    if len(row_labels) != values.shape[0] or len(col_labels) != values.shape[1]:
+        raise ValueError(
+            f"labels must match values of shape {values.shape}, got {len(row_labels)} row labels "
+            f"and {len(col_labels)} column labels"
+        )
+    use_cjk_font()
+    rows, cols = values.shape
+    fig = Figure(figsize=(1.0 + 0.6 * cols, 1.0 + 0.5 * rows))
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap=cmap)
+    ax.set_xticks(range(cols), labels=list(col_labels), rotation=60, ha="right")
+    ax.set_yticks(range(rows), labels=list(row_labels))
+    if annotate:
+        middle = (values.max() + values.min()) / 2
+        for i in range(rows):
+            for j in range(cols):
+                color = "black" if values[i, j] > middle else "white"
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=8, color=color)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def scatter_labels(
+    points: np.ndarray,
+    labels: Sequence[str],
+    groups: Sequence[str] | None = None,
+    title: str = "",
+) -> Figure:
+    """A 2-D map of labelled points (e.g. word vectors after PCA), coloured by group.
+
+    Args:
+        points: (N, 2) array.
+        labels: N labels (Chinese renders with the CJK font).
+        groups: N group names, one colour per group, shown in the legend.
+    """
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (N, 2), got {points.shape}")
+    if len(labels) != points.shape[0]:
+        raise ValueError(f"labels has {len(labels)} entries, points has {points.shape[0]} rows")
+    if groups is not None and len(groups) != points.shape[0]:
+        raise ValueError(f"groups has {len(groups)} entries, points has {points.shape[0]} rows")
+    use_cjk_font()
+    fig = Figure(figsize=(7, 6))
+    ax = fig.add_subplot()
+    names = list(dict.fromkeys(groups)) if groups is not None else [""]
+    for name in names:
+        rows = [i for i in range(len(labels)) if groups is None or groups[i] == name]
+        ax.scatter(points[rows, 0], points[rows, 1], label=name or None, s=18)
+    for (x, y), label in zip(points, labels):
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=10)
+    if groups is not None:
+        ax.legend(loc="best", fontsize=9)
+    ax.set_xlabel("component 1")
+    ax.set_ylabel("component 2")
+    ax.set_title(title)
+    return fig
+
+
+def curves(
+    series: Mapping[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    x: Sequence[float] | None = None,
+) -> Figure:
+    """Several named curves on one axis (learning curves, loss per epoch, ...).
+
+    Args:
+        series: name -> values; every curve is drawn against ``x`` or against 1, 2, 3, ...
+        x: shared x values, one per value of each series.
+    """
+    if not series:
+        raise ValueError("series must name at least one curve, got none")
+    use_cjk_font()
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for name, values in series.items():
+        xs = list(x) if x is not None else list(range(1, len(values) + 1))
+        if len(xs) != len(values):
+            raise ValueError(f"series {name!r} has {len(values)} values but x has {len(xs)}")
+        ax.plot(xs, list(values), marker="o", markersize=3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    return fig

@@ -1,0 +1,76 @@
+"""Re-execute notebooks on the CPU in place, the way `make outputs` stores them.
+
+Each notebook runs top to bottom in a fresh kernel. Then what varies between runs is removed
+(timing metadata, widget state, the Python patch version), streams are merged and carriage
+returns resolved exactly as nbval does when it re-runs a cell, and execution counts are kept.
+Running it twice in a row changes no byte.
+
+Usage: python tools/execute_notebooks.py [NOTEBOOK ...]   (default: notebooks/*.ipynb)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbval.plugin import coalesce_streams
+
+BUDGET_S = 90  # per notebook, on a 2-core CPU (DESIGN.md); chapter 07 is allowed 120
+LONGER_BUDGETS = {"07_transformer_and_finetuning.ipynb": 120}
+
+
+def clean(nb: nbformat.NotebookNode) -> None:
+    """Drop what varies from run to run or machine to machine; keep outputs and counts."""
+    nb.metadata = nbformat.from_dict({
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("ExecuteTime", None)
+        cell.metadata.pop("collapsed", None)
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
+
+
+def execute(path: Path) -> float:
+    """Execute one notebook in place; return the seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=900,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    clean(nb)
+    nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    os.environ["EMBEDLAB_DEVICE"] = "cpu"  # stored outputs always come from a CPU run
+    paths = [Path(a) for a in argv] or sorted(Path("notebooks").glob("*.ipynb"))
+    total = 0.0
+    over = []
+    for path in paths:
+        seconds = execute(path)
+        total += seconds
+        budget = LONGER_BUDGETS.get(path.name, BUDGET_S)
+        flag = "" if seconds <= budget else f"  OVER the {budget} s budget"
+        if flag:
+            over.append(path.name)
+        print(f"{path}: {seconds:.1f} s{flag}", flush=True)
+    print(f"total: {total:.1f} s for {len(paths)} notebook(s)")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
