@@ -66,8 +66,9 @@ CJK_FONT = DataFile(
     "1652500938055a232cfbfa321de6ebaadfc5635dd9f75e369bc991d14a6512dd",
 )
 
-# Digests already checked in this process, keyed by (path, size, mtime): each file is hashed once.
-_VERIFIED: set[tuple[str, int, int]] = set()
+# Files already checked in this process, keyed by (path, size, mtime, expected digest): each file
+# is hashed once, and a different expected digest for the same file is checked again.
+_VERIFIED: set[tuple[str, int, int, str]] = set()
 
 
 def package_dir(data: DataFile) -> Path:
@@ -106,7 +107,7 @@ def locate(data: DataFile, verify: bool = True) -> Path:
         )
     if verify:
         stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        key = (str(path), stat.st_size, stat.st_mtime_ns, data.sha256)
         if key not in _VERIFIED:
             digest = sha256_of(path)
             if digest != data.sha256:

@@ -57,7 +57,9 @@ def zipf(counts: Sequence[int], labels: Sequence[str] = (), title: str = "") -> 
     ax = fig.add_subplot()
     ax.loglog(ranks, counts, marker=".", linestyle="none", markersize=2)
     for rank, label in enumerate(labels, start=1):
-        ax.annotate(label, (rank, counts[rank - 1]), textcoords="offset points", xytext=(4, 2), fontsize=9)
+        # alternate above and below the curve so neighbouring labels of the crowded head do not overlap
+        offset = (4, 6) if rank % 2 else (4, -14)
+        ax.annotate(label, (rank, counts[rank - 1]), textcoords="offset points", xytext=offset, fontsize=10)
     ax.set_xlabel("rank (log scale)")
     ax.set_ylabel("count (log scale)")
     ax.set_title(title)

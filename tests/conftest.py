@@ -1,0 +1,47 @@
+"""Shared configuration of the test suite.
+
+Two kinds of test run from this repository:
+
+* ``pytest tests``: unit tests of ``embedlab``, hygiene checks of the stored notebooks, and the
+  headless-browser test of the built website.
+* ``pytest --nbval notebooks`` (see the Makefile): every cell of every notebook re-executed and its
+  output compared with the stored one, after the substitutions of ``tests/nbval_sanitize.cfg``.
+
+How stderr is handled in the nbval pass (decided here, applied by the Makefile's options):
+nbval compares stderr exactly like stdout, and we keep it that way. A warning that appears, or
+disappears, is a change in behaviour a reader would see, so it should fail the test rather than
+pass silently. The noisy sources are dealt with at the source instead: ``embedlab.text`` silences
+jieba's start-up log, ``HF_HUB_OFFLINE=1`` stops transformers from trying the network, and progress
+bars are plain ``tqdm`` bars whose final line is stored. Their elapsed time and rate are the only
+parts of stderr that the sanitize file rewrites. nbval itself resolves carriage returns when it
+merges stream outputs, and ``tools/execute_notebooks.py`` stores outputs merged the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # unit tests draw figures without a display
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    """The repository's top folder."""
+    return ROOT
+
+
+@pytest.fixture
+def no_device_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test with EMBEDLAB_DEVICE unset."""
+    monkeypatch.delenv("EMBEDLAB_DEVICE", raising=False)
+
+
+def required(name: str) -> bool:
+    """True when a test that needs an outside tool must fail rather than skip (CI, make test)."""
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get(name) == "1"
