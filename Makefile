@@ -73,7 +73,7 @@ browser:
 	fi
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 outputs: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py
