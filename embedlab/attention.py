@@ -61,8 +61,9 @@ def scaled_dot_product_attention(
     attn_scores = q @ k.transpose(-2, -1)  # (..., Tq, Dk) @ (..., Dk, Tk) -> (..., Tq, Tk)
     attn_scores = attn_scores / math.sqrt(d_k)  # (..., Tq, Tk)
     if mask is not None:
-        # The most negative finite number, not -inf: a fully masked row then becomes a uniform
-        # softmax (zeroed on the next line) instead of 0/0 = NaN, in the forward and the backward.
+        # The most negative finite number, not -inf: with -inf a fully masked row is 0/0 = NaN.
+        # This way every intermediate stays finite (such a row is a uniform softmax, zeroed below),
+        # so NaN checks and torch.autograd.detect_anomaly stay quiet.
         attn_scores = attn_scores.masked_fill(~mask, torch.finfo(attn_scores.dtype).min)
     weights = torch.softmax(attn_scores, dim=-1)  # (..., Tq, Tk)
     if mask is not None:
@@ -298,6 +299,8 @@ class SinusoidalPositionalEncoding(nn.Module):
             max_len: the longest sequence it will see.
         """
         super().__init__()
+        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+            raise ValueError(f"max_len must be an int >= 1, got {max_len!r}")
         self.register_buffer("encoding", sinusoidal_positions(max_len, emb_dim), persistent=False)  # (max_len, D)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

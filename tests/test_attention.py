@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -136,6 +137,17 @@ def test_fully_masked_row_gives_zero_weights_zero_output_and_finite_grads():
     assert_close(output, expected)
 
 
+def test_fully_masked_row_has_no_nan_in_any_intermediate():
+    q, k, v = (randn(1, 3, 2, seed=s, dtype=torch.float64).requires_grad_() for s in (34, 35, 36))
+    mask = torch.tensor([[True, True, False], [False, False, False], [True, False, True]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # detect_anomaly warns that it is slow
+        with torch.autograd.detect_anomaly():  # raises if any backward step produces NaN
+            output, _ = scaled_dot_product_attention(q, k, v, mask)
+            output.sum().backward()
+    assert torch.isfinite(q.grad).all() and torch.isfinite(k.grad).all() and torch.isfinite(v.grad).all()
+
+
 def test_padded_keys_do_not_change_the_real_tokens():
     q, k, v = randn(1, 3, 4, seed=41), randn(1, 3, 4, seed=42), randn(1, 3, 4, seed=43)
     short, _ = scaled_dot_product_attention(q, k, v)
@@ -184,6 +196,7 @@ def test_gradients_match_torch_sdpa():
         (randn(2, 3), randn(2, 4), randn(2, 4), None, ValueError, "same last dim"),
         (randn(2, 3), randn(4, 3), randn(5, 3), None, ValueError, "as many tokens"),
         (randn(0, 3), randn(2, 3), randn(2, 3), None, ValueError, "at least one token"),
+        (randn(2, 3).to("meta"), randn(2, 3), randn(2, 3), None, ValueError, "on one device"),
         (randn(2, 3), randn(2, 3), randn(2, 3), torch.ones(2, 2), TypeError, "dtype torch.bool"),
         (randn(2, 3), randn(2, 3), randn(2, 3), [[True]], TypeError, "mask must be a bool torch.Tensor"),
         (randn(2, 3), randn(2, 3), randn(2, 3), torch.ones(3, 2, dtype=torch.bool), ValueError, "broadcast"),
@@ -390,6 +403,7 @@ def test_mha_constructor_errors(make, error, match):
         (dict(query=randn(2, 5, 8), padding_mask=torch.zeros(2, 4, dtype=torch.bool)), ValueError,
          r"padding_mask must have shape \(B, Tk\)"),
         (dict(query=randn(2, 5, 8), padding_mask=torch.zeros(2, 5)), TypeError, "dtype torch.bool"),
+        (dict(query=randn(2, 5, 8), padding_mask=[[False] * 5] * 2), TypeError, "padding_mask must be a torch.Tensor"),
         (dict(query=randn(2, 5, 8), mask=torch.ones(5, 5)), TypeError, "dtype torch.bool"),
         (dict(query=randn(2, 5, 8), mask=torch.ones(4, 5, dtype=torch.bool)), ValueError, "broadcast"),
         (dict(query=randn(2, 5, 8), mask=torch.ones(5, dtype=torch.bool)), ValueError, r"\(Tq, Tk\) or"),
@@ -443,6 +457,8 @@ def test_positional_encoding_module_adds_the_table():
         (lambda: SinusoidalPositionalEncoding(4, max_len=3)(randn(1, 5, 4)), ValueError, "max_len=3"),
         (lambda: SinusoidalPositionalEncoding(4)(randn(1, 5, 6)), ValueError, "last dim emb_dim=4"),
         (lambda: SinusoidalPositionalEncoding(4)(randn(5, 4)), ValueError, r"shape \(B, T, D\)"),
+        (lambda: SinusoidalPositionalEncoding(4, max_len=0), ValueError, "max_len must be an int >= 1"),
+        (lambda: SinusoidalPositionalEncoding(3), ValueError, "emb_dim must be even"),
     ],
 )
 def test_positional_encoding_errors(call, error, match):
