@@ -97,7 +97,8 @@ def measure(heads: int, tokens: int, causal: bool) -> dict:
     mask = causal_mask(tokens) if causal else None
     with torch.inference_mode():
         torch.testing.assert_close(package_attention(q, k, v, mask), fused_attention(q, k, v, mask))
-        first = seconds(lambda: package_attention(q, k, v, mask)) + seconds(lambda: fused_attention(q, k, v, mask))
+        first = seconds(lambda: package_attention(q, k, v, mask))
+        first += seconds(lambda: fused_attention(q, k, v, mask))
         repeats = max(MIN_REPEATS, min(100, int(2 * TARGET_SECONDS / max(first, 1e-6))))
         mine, fused = [], []
         for _ in range(repeats):  # interleaved: both see the same machine load
@@ -140,7 +141,9 @@ def main() -> None:
     fits = []
     for causal in (False, True):
         for heads in HEADS:
-            part = [r for r in rows if r["heads"] == heads and r["causal"] == causal and r["tokens"] >= FIT_FROM]
+            part = [
+                r for r in rows if r["heads"] == heads and r["causal"] == causal and r["tokens"] >= FIT_FROM
+            ]
             xs = [r["tokens"] for r in part]
             fits.append({
                 "heads": heads,
@@ -151,7 +154,8 @@ def main() -> None:
                 "fused_memory_exponent": round(fit_exponent(xs, [r["fused_peak_mib"] for r in part]), 3),
             })
     result = {
-        "benchmark": "embedlab.attention.scaled_dot_product_attention vs torch.nn.functional.scaled_dot_product_attention",
+        "benchmark": "embedlab.attention.scaled_dot_product_attention vs "
+        "torch.nn.functional.scaled_dot_product_attention",
         "torch": torch.__version__,
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -166,7 +170,8 @@ def main() -> None:
         "timing": "best (minimum) time per call of interleaved repeats, inference_mode, one thread, "
         "after one warm-up call each; medians are recorded as package_median_ms and fused_median_ms",
         "memory": "peak extra bytes during one call, from torch.profiler (profile_memory=True)",
-        "fused_backend_note": "on a CPU, PyTorch dispatches to its flash-attention CPU kernel; causal uses is_causal=True",
+        "fused_backend_note": "on a CPU, PyTorch dispatches to its flash-attention CPU kernel; "
+        "causal uses is_causal=True",
         "shared_machine_note": "other processes shared the machine; ratios are measured under the same load",
         "rows": rows,
         "fits": fits,
@@ -176,7 +181,7 @@ def main() -> None:
     (RESULTS / "attention.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [
         f"# attention: embedlab vs F.scaled_dot_product_attention (torch {torch.__version__}, "
-        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} threads)",
+        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} thread(s))",
         "",
         "| causal | H | T | package ms | fused ms | ratio | package peak MiB | fused peak MiB |",
         "|---|---|---|---|---|---|---|---|",
@@ -187,7 +192,10 @@ def main() -> None:
             f"{r['ratio_package_over_fused']:.2f} | {r['package_peak_mib']:.2f} | {r['fused_peak_mib']:.2f} |"
         )
     lines += ["", f"Exponents of a fit time ~ T^p (and memory ~ T^p) for T >= {FIT_FROM}:", ""]
-    lines += ["| causal | H | package time | fused time | package memory | fused memory |", "|---|---|---|---|---|---|"]
+    lines += [
+        "| causal | H | package time | fused time | package memory | fused memory |",
+        "|---|---|---|---|---|---|",
+    ]
     for f in fits:
         lines.append(
             f"| {f['causal']} | {f['heads']} | {f['package_time_exponent']:.2f} | {f['fused_time_exponent']:.2f} | "

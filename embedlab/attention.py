@@ -85,7 +85,9 @@ def attn_mask_from_padding(padding_mask: torch.Tensor) -> torch.Tensor:
     if not isinstance(padding_mask, torch.Tensor):
         raise TypeError(f"padding_mask must be a torch.Tensor, got {type(padding_mask).__name__}")
     if padding_mask.dtype != torch.bool:
-        raise TypeError(f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}")
+        raise TypeError(
+            f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}"
+        )
     if padding_mask.dim() != 2:
         raise ValueError(f"padding_mask must have shape (B, T), got {tuple(padding_mask.shape)}")
     keep = ~padding_mask  # (B, Tk)
@@ -217,7 +219,9 @@ class MultiHeadAttention(nn.Module):
         for name, x in (("query", query), ("key", key), ("value", value)):
             _check_3d(x, name)
             if x.shape[-1] != self.emb_dim:
-                raise ValueError(f"{name} must have last dim emb_dim={self.emb_dim}, got shape {tuple(x.shape)}")
+                raise ValueError(
+                    f"{name} must have last dim emb_dim={self.emb_dim}, got shape {tuple(x.shape)}"
+                )
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
             raise ValueError(
                 f"query (B, Tq, D), key and value (B, Tk, D) must agree on B and Tk, got shapes "
@@ -246,7 +250,8 @@ class MultiHeadAttention(nn.Module):
         if padding_mask is not None:
             if isinstance(padding_mask, torch.Tensor) and padding_mask.shape != (batch, k_len):
                 raise ValueError(
-                    f"padding_mask must have shape (B, Tk) = {(batch, k_len)}, got {tuple(padding_mask.shape)}"
+                    f"padding_mask must have shape (B, Tk) = {(batch, k_len)}, "
+                    f"got {tuple(padding_mask.shape)}"
                 )
             keep = attn_mask_from_padding(padding_mask)  # (B, 1, Tk)
         if mask is not None:
@@ -301,7 +306,8 @@ class SinusoidalPositionalEncoding(nn.Module):
         super().__init__()
         if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
             raise ValueError(f"max_len must be an int >= 1, got {max_len!r}")
-        self.register_buffer("encoding", sinusoidal_positions(max_len, emb_dim), persistent=False)  # (max_len, D)
+        encoding = sinusoidal_positions(max_len, emb_dim)  # (max_len, D)
+        self.register_buffer("encoding", encoding, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Add the encoding of positions 0..T-1.
@@ -351,7 +357,9 @@ def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
             f"v must have as many tokens (Tk) as k, got k {tuple(k.shape)} and v {tuple(v.shape)}"
         )
     if q.shape[-2] == 0 or k.shape[-2] == 0 or q.shape[-1] == 0:
-        raise ValueError(f"q and k need at least one token and one feature, got {tuple(q.shape)}, {tuple(k.shape)}")
+        raise ValueError(
+            f"q and k need at least one token and one feature, got {tuple(q.shape)}, {tuple(k.shape)}"
+        )
 
 
 def _check_mask(mask: torch.Tensor, name: str, scores_shape: tuple[int, ...]) -> None:
