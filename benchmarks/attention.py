@@ -181,7 +181,7 @@ def main() -> None:
     (RESULTS / "attention.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [
         f"# attention: embedlab vs F.scaled_dot_product_attention (torch {torch.__version__}, "
-        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} thread(s))",
+        f"{os.cpu_count()} CPUs, {torch.get_num_threads()} threads)",
         "",
         "| causal | H | T | package ms | fused ms | ratio | package peak MiB | fused peak MiB |",
         "|---|---|---|---|---|---|---|---|",
