@@ -11,8 +11,9 @@ Mask convention of this module (the same as ``F.scaled_dot_product_attention``'s
   padding**. :func:`attn_mask_from_padding` turns it into a ``mask``; :class:`MultiHeadAttention`
   accepts it directly.
 * A query whose every key is masked out (a *fully masked row*) gets all-zero weights and an
-  all-zero output, not NaN, and gradients stay finite. ``F.scaled_dot_product_attention`` returns
-  the same zeros; ``nn.MultiheadAttention`` returns NaN there.
+  all-zero output, not NaN, and gradients stay finite. The math backend of
+  ``F.scaled_dot_product_attention`` (torch 2.13) returns the same zeros; ``nn.MultiheadAttention``
+  returns NaN there.
 """
 
 from __future__ import annotations
