@@ -1,0 +1,479 @@
+"""Tests of embedlab.attention against PyTorch's own attention, plus every input error."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.testing import assert_close
+
+from embedlab import attention, text
+from embedlab.attention import (
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    attention_entropy,
+    attn_mask_from_padding,
+    causal_mask,
+    merge_heads,
+    scaled_dot_product_attention,
+    sinusoidal_positions,
+    split_heads,
+)
+
+
+def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def random_mask(shape: tuple[int, ...], seed: int, keep: float = 0.6) -> torch.Tensor:
+    """A random keep-mask with at least one True per row (so no row is fully masked)."""
+    mask = torch.rand(shape, generator=torch.Generator().manual_seed(seed)) < keep
+    mask[..., 0] = True
+    return mask
+
+
+def copy_into_torch_mha(mine: MultiHeadAttention) -> nn.MultiheadAttention:
+    """An nn.MultiheadAttention holding the same weights as ``mine``."""
+    has_bias = mine.q_proj.bias is not None
+    ref = nn.MultiheadAttention(mine.emb_dim, mine.num_heads, bias=has_bias, batch_first=True)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(torch.cat([mine.q_proj.weight, mine.k_proj.weight, mine.v_proj.weight]))
+        ref.out_proj.weight.copy_(mine.out_proj.weight)
+        if mine.q_proj.bias is not None:
+            ref.in_proj_bias.copy_(torch.cat([mine.q_proj.bias, mine.k_proj.bias, mine.v_proj.bias]))
+            ref.out_proj.bias.copy_(mine.out_proj.bias)
+    return ref
+
+
+# --- scaled_dot_product_attention ---------------------------------------------------------------
+
+SHAPES = [  # (leading dims, Tq, Tk, Dk, Dv)
+    ((), 1, 1, 1, 1),
+    ((), 5, 5, 4, 4),
+    ((3,), 4, 7, 8, 2),
+    ((2, 3), 6, 6, 16, 16),
+    ((2, 4), 3, 9, 8, 5),
+]
+
+
+@pytest.mark.parametrize("lead, tq, tk, dk, dv", SHAPES)
+@pytest.mark.parametrize("mask_kind", ["none", "random", "causal", "padding"])
+def test_matches_torch_sdpa_math_backend(lead, tq, tk, dk, dv, mask_kind):
+    q, k, v = randn(*lead, tq, dk, seed=1), randn(*lead, tk, dk, seed=2), randn(*lead, tk, dv, seed=3)
+    if mask_kind == "none":
+        mask = None
+    elif mask_kind == "random":
+        mask = random_mask((*lead, tq, tk), seed=4)
+    elif mask_kind == "causal":
+        mask = torch.ones(tq, tk, dtype=torch.bool).tril()  # (Tq, Tk), broadcast over leading dims
+    else:
+        padding_mask = torch.zeros(tk, dtype=torch.bool)
+        padding_mask[max(1, tk - 2):] = True
+        mask = ~padding_mask  # (Tk,), broadcast over queries
+    output, weights = scaled_dot_product_attention(q, k, v, mask)
+    with sdpa_kernel(SDPBackend.MATH):
+        expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert output.shape == (*lead, tq, dv)
+    assert weights.shape == (*lead, tq, tk)
+    assert_close(output, expected)
+    if mask is not None:
+        assert torch.all(weights[~mask.expand_as(weights)] == 0)
+
+
+@pytest.mark.parametrize("tokens", [1, 4, 9])
+def test_causal_matches_torch_is_causal(tokens):
+    q, k, v = randn(2, 3, tokens, 8, seed=5), randn(2, 3, tokens, 8, seed=6), randn(2, 3, tokens, 8, seed=7)
+    output, _ = scaled_dot_product_attention(q, k, v, causal_mask(tokens))
+    with sdpa_kernel(SDPBackend.MATH):
+        expected = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert_close(output, expected)
+
+
+def test_exact_values_of_a_hand_example():
+    q = torch.tensor([[1.0, 0.0]])  # (Tq=1, Dk=2)
+    k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # (Tk=2, Dk=2)
+    v = torch.tensor([[10.0], [20.0]])  # (Tk=2, Dv=1)
+    output, weights = scaled_dot_product_attention(q, k, v)
+    first = 1.0 / (1.0 + math.exp(-1.0 / math.sqrt(2.0)))  # softmax([1/sqrt 2, 0])[0]
+    assert_close(weights, torch.tensor([[first, 1.0 - first]]))
+    assert_close(output, torch.tensor([[10.0 * first + 20.0 * (1.0 - first)]]))
+
+
+def test_exact_values_under_a_fixed_seed():
+    q, k, v = randn(3, 4, seed=11), randn(3, 4, seed=12), randn(3, 2, seed=13)
+    output, weights = scaled_dot_product_attention(q, k, v)
+    expected = torch.softmax((q.double() @ k.double().T) / 2.0, dim=-1)
+    assert_close(weights, expected.float())
+    assert_close(output, (expected @ v.double()).float())
+
+
+@pytest.mark.parametrize("lead, tq, tk, dk, dv", SHAPES)
+@pytest.mark.parametrize("masked", [False, True])
+def test_each_query_weights_sum_to_one(lead, tq, tk, dk, dv, masked):
+    q, k, v = randn(*lead, tq, dk, seed=21), randn(*lead, tk, dk, seed=22), randn(*lead, tk, dv, seed=23)
+    mask = random_mask((*lead, tq, tk), seed=24) if masked else None
+    _, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert torch.all(weights >= 0)
+    assert_close(weights.sum(dim=-1), torch.ones(*lead, tq))
+
+
+def test_fully_masked_row_gives_zero_weights_zero_output_and_finite_grads():
+    q, k, v = (randn(2, 4, 3, seed=s).requires_grad_() for s in (31, 32, 33))
+    mask = torch.ones(2, 4, 4, dtype=torch.bool)
+    mask[0, 2] = False  # query 2 of batch 0 may see nothing
+    output, weights = scaled_dot_product_attention(q, k, v, mask)
+    assert torch.all(weights[0, 2] == 0) and torch.all(output[0, 2] == 0)
+    assert_close(weights.sum(-1)[0], torch.tensor([1.0, 1.0, 0.0, 1.0]))
+    output.sum().backward()
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        assert torch.isfinite(x.grad).all(), name
+    assert torch.all(q.grad[0, 2] == 0)  # the masked query influences nothing
+    with sdpa_kernel(SDPBackend.MATH):  # PyTorch's own answer for such a row is also zeros
+        expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert_close(output, expected)
+
+
+def test_fully_masked_row_has_no_nan_in_any_intermediate():
+    q, k, v = (randn(1, 3, 2, seed=s, dtype=torch.float64).requires_grad_() for s in (34, 35, 36))
+    mask = torch.tensor([[True, True, False], [False, False, False], [True, False, True]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # detect_anomaly warns that it is slow
+        with torch.autograd.detect_anomaly():  # raises if any backward step produces NaN
+            output, _ = scaled_dot_product_attention(q, k, v, mask)
+            output.sum().backward()
+    assert torch.isfinite(q.grad).all() and torch.isfinite(k.grad).all() and torch.isfinite(v.grad).all()
+
+
+def test_padded_keys_do_not_change_the_real_tokens():
+    q, k, v = randn(1, 3, 4, seed=41), randn(1, 3, 4, seed=42), randn(1, 3, 4, seed=43)
+    short, _ = scaled_dot_product_attention(q, k, v)
+    k_pad = torch.cat([k, randn(1, 2, 4, seed=44)], dim=1)  # two padding keys with random content
+    v_pad = torch.cat([v, randn(1, 2, 4, seed=45)], dim=1)
+    padding_mask = torch.tensor([[False, False, False, True, True]])
+    padded, weights = scaled_dot_product_attention(q, k_pad, v_pad, attn_mask_from_padding(padding_mask))
+    assert_close(padded, short)
+    assert torch.all(weights[..., 3:] == 0)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_gradcheck_float64(masked):
+    q = randn(2, 3, 4, seed=51, dtype=torch.float64).requires_grad_()
+    k = randn(2, 5, 4, seed=52, dtype=torch.float64).requires_grad_()
+    v = randn(2, 5, 3, seed=53, dtype=torch.float64).requires_grad_()
+    mask = random_mask((2, 3, 5), seed=54) if masked else None
+
+    def run(q, k, v):
+        output, weights = scaled_dot_product_attention(q, k, v, mask)
+        return output, weights
+
+    assert torch.autograd.gradcheck(run, (q, k, v))
+
+
+def test_gradients_match_torch_sdpa():
+    q, k, v = (randn(2, 2, 5, 4, seed=s, dtype=torch.float64).requires_grad_() for s in (61, 62, 63))
+    mask = random_mask((2, 1, 5, 5), seed=64)
+    grad_out = randn(2, 2, 5, 4, seed=65, dtype=torch.float64)
+    mine = torch.autograd.grad(scaled_dot_product_attention(q, k, v, mask)[0], (q, k, v), grad_out)
+    with sdpa_kernel(SDPBackend.MATH):
+        ref_output = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        ref = torch.autograd.grad(ref_output, (q, k, v), grad_out)
+    for a, b in zip(mine, ref):
+        assert_close(a, b)
+
+
+@pytest.mark.parametrize(
+    "q, k, v, mask, error, match",
+    [
+        ([[1.0]], randn(2, 2), randn(2, 2), None, TypeError, "q must be a torch.Tensor"),
+        (randn(2, 2), randn(2, 2), "v", None, TypeError, "v must be a torch.Tensor"),
+        (torch.ones(2, 2, dtype=torch.long), randn(2, 2), randn(2, 2), None, TypeError, "q must be floating"),
+        (randn(2), randn(2, 2), randn(2, 2), None, ValueError, "q must have at least 2 dims"),
+        (randn(2, 2), randn(2, 2).double(), randn(2, 2), None, TypeError, "share one dtype"),
+        (randn(3, 2, 2), randn(4, 2, 2), randn(4, 2, 2), None, ValueError, "same leading dims"),
+        (randn(2, 3), randn(2, 4), randn(2, 4), None, ValueError, "same last dim"),
+        (randn(2, 3), randn(4, 3), randn(5, 3), None, ValueError, "as many tokens"),
+        (randn(0, 3), randn(2, 3), randn(2, 3), None, ValueError, "at least one token"),
+        (randn(2, 3).to("meta"), randn(2, 3), randn(2, 3), None, ValueError, "on one device"),
+        (randn(2, 3), randn(2, 3), randn(2, 3), torch.ones(2, 2), TypeError, "dtype torch.bool"),
+        (randn(2, 3), randn(2, 3), randn(2, 3), [[True]], TypeError, "mask must be a bool torch.Tensor"),
+        (randn(2, 3), randn(2, 3), randn(2, 3), torch.ones(3, 2, dtype=torch.bool), ValueError, "broadcast"),
+        (randn(2, 3), randn(2, 3), randn(2, 3), torch.ones(2, 2, 2).bool(), ValueError, "broadcast"),
+    ],
+)
+def test_sdpa_input_errors(q, k, v, mask, error, match):
+    with pytest.raises(error, match=match):
+        scaled_dot_product_attention(q, k, v, mask)
+
+
+# --- masks and entropy --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tokens", [1, 2, 6])
+def test_causal_mask_is_lower_triangle(tokens):
+    mask = causal_mask(tokens)
+    assert mask.dtype == torch.bool and mask.shape == (tokens, tokens)
+    assert torch.equal(mask, torch.tril(torch.ones(tokens, tokens)).bool())
+
+
+def test_attn_mask_from_pad_batch():
+    token_ids, padding_mask = text.pad_batch([[5, 6, 7], [8], [9, 10]])
+    keep = attn_mask_from_padding(padding_mask)
+    assert keep.shape == (3, 1, 3)
+    assert torch.equal(keep[:, 0], torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0]]).bool())
+    assert torch.equal(keep[:, 0], token_ids != text.PAD_ID)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: causal_mask(0), ValueError, "num_tokens must be >= 1"),
+        (lambda: causal_mask(2.0), TypeError, "num_tokens must be an int"),
+        (lambda: causal_mask(True), TypeError, "num_tokens must be an int"),
+        (lambda: attn_mask_from_padding([[True]]), TypeError, "padding_mask must be a torch.Tensor"),
+        (lambda: attn_mask_from_padding(torch.zeros(2, 3)), TypeError, "dtype torch.bool"),
+        (lambda: attn_mask_from_padding(torch.zeros(3, dtype=torch.bool)), ValueError, r"shape \(B, T\)"),
+        (lambda: attention_entropy([0.5, 0.5]), TypeError, "weights must be a torch.Tensor"),
+        (lambda: attention_entropy(torch.ones(2, dtype=torch.long)), TypeError, "floating point"),
+        (lambda: attention_entropy(torch.ones(2, 0)), ValueError, "non-empty last dim"),
+    ],
+)
+def test_mask_and_entropy_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("tokens", [1, 3, 10])
+def test_attention_entropy(tokens):
+    uniform = torch.full((2, tokens), 1.0 / tokens)
+    assert_close(attention_entropy(uniform), torch.full((2,), math.log(tokens)))
+    one_hot = torch.eye(tokens)
+    assert_close(attention_entropy(one_hot), torch.zeros(tokens))
+    weights = torch.softmax(randn(4, tokens, seed=71), dim=-1)
+    assert_close(attention_entropy(weights), -(weights * weights.log()).sum(-1))
+
+
+# --- heads and multi-head attention -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch, tokens, emb_dim, num_heads", [(1, 1, 4, 1), (2, 5, 8, 2), (3, 4, 12, 4)])
+def test_split_and_merge_heads(batch, tokens, emb_dim, num_heads):
+    x = randn(batch, tokens, emb_dim, seed=81)
+    heads = split_heads(x, num_heads)
+    head_dim = emb_dim // num_heads
+    assert heads.shape == (batch, num_heads, tokens, head_dim)
+    last = num_heads - 1
+    assert_close(heads[:, last], x[:, :, last * head_dim:])  # the last head holds the last Dh features
+    assert torch.equal(merge_heads(heads), x)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: split_heads(randn(2, 3), 1), ValueError, r"shape \(B, T, D\)"),
+        (lambda: split_heads("x", 1), TypeError, "x must be a torch.Tensor"),
+        (lambda: split_heads(randn(1, 2, 6), 4), ValueError, "divisible by num_heads"),
+        (lambda: split_heads(randn(1, 2, 6), 0), ValueError, "num_heads must be >= 1"),
+        (lambda: split_heads(randn(1, 2, 6), 2.0), TypeError, "num_heads must be an int"),
+        (lambda: merge_heads(randn(2, 3, 4)), ValueError, r"shape \(B, H, T, Dh\)"),
+        (lambda: merge_heads(None), TypeError, "x must be a torch.Tensor"),
+    ],
+)
+def test_head_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("emb_dim, num_heads", [(4, 1), (8, 2), (12, 3), (16, 8)])
+@pytest.mark.parametrize("masks", ["none", "padding", "causal", "both", "batch_mask"])
+def test_mha_matches_torch_multihead_attention(emb_dim, num_heads, masks):
+    torch.manual_seed(0)
+    mine = MultiHeadAttention(emb_dim, num_heads)
+    ref = copy_into_torch_mha(mine)
+    x = randn(3, 5, emb_dim, seed=91)
+    _, padding_mask = text.pad_batch([[1, 2, 3, 4, 5], [1, 2], [1, 2, 3]])
+    padding = padding_mask if masks in ("padding", "both") else None
+    if masks in ("causal", "both"):
+        mask = causal_mask(5)
+    elif masks == "batch_mask":
+        mask = random_mask((3, 5, 5), seed=92)
+    else:
+        mask = None
+    output, weights = mine(x, padding_mask=padding, mask=mask)
+    forbid = None if mask is None else ~mask  # nn.MultiheadAttention: True = may NOT attend
+    if forbid is not None and forbid.dim() == 3:
+        forbid = forbid.repeat_interleave(num_heads, dim=0)  # (B, Tq, Tk) -> (B * H, Tq, Tk)
+    ref_output, ref_weights = ref(x, x, x, key_padding_mask=padding, attn_mask=forbid, average_attn_weights=False)
+    assert output.shape == (3, 5, emb_dim) and weights.shape == (3, num_heads, 5, 5)
+    assert_close(output, ref_output)
+    assert_close(weights, ref_weights)
+
+
+@pytest.mark.parametrize("num_heads", [1, 2, 4])
+def test_mha_cross_attention_matches_torch(num_heads):
+    torch.manual_seed(1)
+    mine = MultiHeadAttention(8, num_heads)
+    ref = copy_into_torch_mha(mine)
+    query, key, value = randn(2, 3, 8, seed=101), randn(2, 6, 8, seed=102), randn(2, 6, 8, seed=103)
+    padding_mask = torch.tensor([[False] * 6, [False] * 4 + [True] * 2])
+    output, weights = mine(query, key, value, padding_mask=padding_mask)
+    ref_output, ref_weights = ref(
+        query, key, value, key_padding_mask=padding_mask, average_attn_weights=False
+    )
+    assert_close(output, ref_output)
+    assert_close(weights, ref_weights)
+
+
+def test_mha_without_bias_matches_torch():
+    torch.manual_seed(2)
+    mine = MultiHeadAttention(8, 2, bias=False)
+    ref = copy_into_torch_mha(mine)
+    x = randn(2, 4, 8, seed=111)
+    assert_close(mine(x)[0], ref(x, x, x)[0])
+
+
+@pytest.mark.parametrize("emb_dim, num_heads", [(8, 2), (384, 12)])
+def test_mha_parameter_count(emb_dim, num_heads):
+    mine = MultiHeadAttention(emb_dim, num_heads)
+    count = sum(p.numel() for p in mine.parameters())
+    assert count == 4 * emb_dim * emb_dim + 4 * emb_dim
+    assert count == sum(p.numel() for p in nn.MultiheadAttention(emb_dim, num_heads).parameters())
+
+
+def test_mha_weights_sum_to_one_and_gradients_reach_every_parameter():
+    torch.manual_seed(3)
+    mine = MultiHeadAttention(8, 4)
+    x = randn(2, 5, 8, seed=121).requires_grad_()
+    _, padding_mask = text.pad_batch([[1, 2, 3, 4, 5], [1, 2, 3]])
+    output, weights = mine(x, padding_mask=padding_mask)
+    assert_close(weights.sum(-1), torch.ones(2, 4, 5))
+    assert torch.all(weights[1, :, :, 3:] == 0)
+    output.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    for name, p in mine.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_mha_gradcheck_float64():
+    torch.manual_seed(4)
+    mine = MultiHeadAttention(4, 2).double()
+    x = randn(1, 3, 4, seed=131, dtype=torch.float64).requires_grad_()
+    mask = causal_mask(3)
+    assert torch.autograd.gradcheck(lambda x: mine(x, mask=mask)[0], (x,))
+
+
+@pytest.mark.parametrize("num_heads", [1, 2])
+def test_mha_is_permutation_equivariant_without_positions(num_heads):
+    torch.manual_seed(5)
+    mine = MultiHeadAttention(8, num_heads)
+    x = randn(2, 6, 8, seed=141)
+    perm = torch.tensor([3, 0, 5, 1, 4, 2])
+    output, _ = mine(x)
+    permuted, _ = mine(x[:, perm])
+    assert_close(permuted, output[:, perm])
+    add_positions = SinusoidalPositionalEncoding(8, max_len=6)
+    with_pos, _ = mine(add_positions(x))
+    with_pos_permuted, _ = mine(add_positions(x[:, perm]))
+    assert (with_pos_permuted - with_pos[:, perm]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: MultiHeadAttention(8, 3), ValueError, "divisible by num_heads"),
+        (lambda: MultiHeadAttention(8, 0), ValueError, "num_heads must be >= 1"),
+        (lambda: MultiHeadAttention(0, 1), ValueError, "emb_dim must be >= 1"),
+        (lambda: MultiHeadAttention(8.0, 2), TypeError, "emb_dim must be an int"),
+        (lambda: MultiHeadAttention(8, "2"), TypeError, "num_heads must be an int"),
+    ],
+)
+def test_mha_constructor_errors(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(query=randn(5, 8)), ValueError, r"query must have shape \(B, T, D\)"),
+        (dict(query=randn(2, 5, 6)), ValueError, "last dim emb_dim=8"),
+        (dict(query=randn(2, 5, 8), key=randn(3, 5, 8)), ValueError, "agree on B and Tk"),
+        (dict(query=randn(2, 5, 8), key=randn(2, 5, 8), value=randn(2, 4, 8)), ValueError, "agree on"),
+        (dict(query=randn(2, 5, 8), value=randn(2, 5, 4)), ValueError, "value must have last dim"),
+        (dict(query=[[1.0]]), TypeError, "query must be a torch.Tensor"),
+        (dict(query=randn(2, 5, 8), padding_mask=torch.zeros(2, 4, dtype=torch.bool)), ValueError,
+         r"padding_mask must have shape \(B, Tk\)"),
+        (dict(query=randn(2, 5, 8), padding_mask=torch.zeros(2, 5)), TypeError, "dtype torch.bool"),
+        (dict(query=randn(2, 5, 8), padding_mask=[[False] * 5] * 2), TypeError, "padding_mask must be a torch"),
+        (dict(query=randn(2, 5, 8), mask=torch.ones(5, 5)), TypeError, "dtype torch.bool"),
+        (dict(query=randn(2, 5, 8), mask=torch.ones(4, 5, dtype=torch.bool)), ValueError, "broadcast"),
+        (dict(query=randn(2, 5, 8), mask=torch.ones(5, dtype=torch.bool)), ValueError, r"\(Tq, Tk\) or"),
+    ],
+)
+def test_mha_forward_errors(kwargs, error, match):
+    torch.manual_seed(6)
+    mine = MultiHeadAttention(8, 2)
+    with pytest.raises(error, match=match):
+        mine(**kwargs)
+
+
+# --- positional encoding ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("num_positions, emb_dim", [(1, 2), (7, 4), (50, 16)])
+def test_sinusoidal_positions_formula(num_positions, emb_dim):
+    encoding = sinusoidal_positions(num_positions, emb_dim)
+    assert encoding.shape == (num_positions, emb_dim) and encoding.dtype == torch.float32
+    for p in range(num_positions):
+        for i in range(emb_dim // 2):
+            angle = p / 10000 ** (2 * i / emb_dim)
+            assert encoding[p, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-6)
+            assert encoding[p, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-6)
+
+
+def test_sinusoidal_dot_product_depends_only_on_offset():
+    encoding = sinusoidal_positions(40, 32).double()
+    for offset in (1, 5, 12):
+        dots = (encoding[:-offset] * encoding[offset:]).sum(-1)  # PE[p] . PE[p + offset] for every p
+        assert_close(dots, dots[:1].expand_as(dots), atol=1e-5, rtol=0)
+    assert_close((encoding * encoding).sum(-1), torch.full((40,), 16.0, dtype=torch.float64))
+
+
+def test_positional_encoding_module_adds_the_table():
+    module = SinusoidalPositionalEncoding(6, max_len=10)
+    assert sum(p.numel() for p in module.parameters()) == 0
+    x = randn(2, 4, 6, seed=151)
+    assert_close(module(x), x + sinusoidal_positions(4, 6))
+    assert "encoding" not in module.state_dict()
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: sinusoidal_positions(0, 4), ValueError, "num_positions must be >= 1"),
+        (lambda: sinusoidal_positions(3, 5), ValueError, "emb_dim must be even"),
+        (lambda: sinusoidal_positions(3, 0), ValueError, "emb_dim must be even"),
+        (lambda: sinusoidal_positions(3.0, 4), TypeError, "num_positions must be an int"),
+        (lambda: sinusoidal_positions(3, "4"), TypeError, "emb_dim must be an int"),
+        (lambda: SinusoidalPositionalEncoding(4, max_len=3)(randn(1, 5, 4)), ValueError, "max_len=3"),
+        (lambda: SinusoidalPositionalEncoding(4)(randn(1, 5, 6)), ValueError, "last dim emb_dim=4"),
+        (lambda: SinusoidalPositionalEncoding(4)(randn(5, 4)), ValueError, r"shape \(B, T, D\)"),
+        (lambda: SinusoidalPositionalEncoding(4, max_len=0), ValueError, "max_len must be an int >= 1"),
+        (lambda: SinusoidalPositionalEncoding(3), ValueError, "emb_dim must be even"),
+    ],
+)
+def test_positional_encoding_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_public_names():
+    assert set(attention.__all__) == {
+        "scaled_dot_product_attention", "attn_mask_from_padding", "causal_mask", "attention_entropy",
+        "split_heads", "merge_heads", "MultiHeadAttention",
+        "sinusoidal_positions", "SinusoidalPositionalEncoding",
+    }
