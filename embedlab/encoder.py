@@ -1,0 +1,453 @@
+"""A small Transformer encoder classifier, layer freezing, and saving weights with safetensors.
+
+Shape legend: B batch, T tokens, V vocabulary, D embedding, H heads, F feed-forward width,
+C classes.
+
+The pieces, each a thin module around the package's earlier ones:
+
+* :class:`FeedForward`: ``Linear(D, F) -> GELU -> Linear(F, D)``, applied to every position alone.
+* :class:`EncoderBlock`: :class:`embedlab.attention.MultiHeadAttention` and a :class:`FeedForward`,
+  each wrapped in a residual connection and a LayerNorm, pre-norm (``norm_first=True``, the
+  default) or post-norm (``norm_first=False``, the original Transformer's and BERT's order).
+  With dropout 0, GELU and the same ``norm_first``, it computes what ``nn.TransformerEncoderLayer``
+  computes (``tests/test_encoder.py`` copies weights across and checks).
+* :class:`EncoderClassifier`: token embeddings + sinusoidal positions, a stack of blocks, masked
+  mean pooling over the real tokens, a linear head. Configured by :class:`EncoderConfig`.
+
+Nothing here uses dropout, so a forward pass is a deterministic function of weights and input.
+
+Freezing: :func:`freeze` / :func:`unfreeze` switch ``requires_grad`` of every parameter of the
+given modules; :func:`count_parameters` counts all or only the trainable ones.
+
+Saving: :func:`save_state` / :func:`load_state` write and read a module's ``state_dict`` with
+safetensors (a flat file of named tensors plus a text header, never pickle);
+:func:`save_classifier` / :func:`load_classifier` also keep the :class:`EncoderConfig` in the header.
+
+Padding convention of the package: ``padding_mask`` is True where a position is padding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from embedlab.attention import MultiHeadAttention, SinusoidalPositionalEncoding
+from embedlab.text import PAD_ID
+
+__all__ = [
+    "EncoderConfig",
+    "FeedForward",
+    "EncoderBlock",
+    "EncoderClassifier",
+    "freeze",
+    "unfreeze",
+    "count_parameters",
+    "save_state",
+    "load_state",
+    "save_classifier",
+    "load_classifier",
+]
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Everything needed to build an :class:`EncoderClassifier` (and to rebuild it from a file)."""
+
+    vocab_size: int  # V: rows of the token embedding; row PAD_ID (0) is the padding row
+    emb_dim: int = 128  # D: width of the embeddings and of every block (even: sin/cos positions)
+    num_heads: int = 4  # H: attention heads per block; emb_dim must be divisible by it
+    ffn_dim: int = 256  # F: hidden width of the feed-forward layer (the original Transformer: 4 * D)
+    num_layers: int = 1  # encoder blocks stacked on top of each other
+    num_classes: int = 2  # C: outputs of the linear head
+    max_len: int = 512  # longest sequence the positional table covers
+    norm_first: bool = True  # pre-norm (LayerNorm before each sublayer) instead of post-norm
+    layer_norm_eps: float = 1e-5  # epsilon added to the variance inside every LayerNorm
+
+    def __post_init__(self):
+        for name in ("vocab_size", "emb_dim", "num_heads", "ffn_dim", "num_layers", "num_classes", "max_len"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        minimum = {"vocab_size": 2, "emb_dim": 2, "num_heads": 1, "ffn_dim": 1, "num_layers": 0,
+                   "num_classes": 2, "max_len": 1}
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")
+        if self.emb_dim % 2 != 0:
+            raise ValueError(f"emb_dim must be even (sinusoidal positions come in sin/cos pairs), got {self.emb_dim}")
+        if self.emb_dim % self.num_heads != 0:
+            raise ValueError(f"emb_dim={self.emb_dim} must be divisible by num_heads={self.num_heads}")
+        if not isinstance(self.norm_first, bool):
+            raise TypeError(f"norm_first must be a bool, got {type(self.norm_first).__name__}")
+        if isinstance(self.layer_norm_eps, bool) or not isinstance(self.layer_norm_eps, (int, float)):
+            raise TypeError(f"layer_norm_eps must be a float, got {type(self.layer_norm_eps).__name__}")
+        if not self.layer_norm_eps > 0:
+            raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps}")
+
+
+class FeedForward(nn.Module):
+    """The position-wise feed-forward layer: Linear(D, F), GELU, Linear(F, D)."""
+
+    def __init__(self, emb_dim: int, ffn_dim: int):
+        """Build the two linear layers.
+
+        Args:
+            emb_dim: D, input and output width.
+            ffn_dim: F, hidden width.
+        """
+        super().__init__()
+        _check_positive_int(emb_dim, "emb_dim")
+        _check_positive_int(ffn_dim, "ffn_dim")
+        self.linear1 = nn.Linear(emb_dim, ffn_dim)
+        self.activation = nn.GELU()  # the exact (erf) GELU, as in BERT and activation="gelu"
+        self.linear2 = nn.Linear(ffn_dim, emb_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Transform every position on its own.
+
+        Args:
+            x: (B, T, D).
+
+        Returns:
+            (B, T, D).
+        """
+        hidden = self.linear1(x)  # (B, T, D) -> (B, T, F)
+        hidden = self.activation(hidden)  # (B, T, F)
+        return self.linear2(hidden)  # (B, T, F) -> (B, T, D)
+
+
+class EncoderBlock(nn.Module):
+    """Self-attention and a feed-forward layer, each inside a residual connection with a LayerNorm.
+
+    Pre-norm (``norm_first=True``)::
+
+        h = x + Attention(LN1(x))
+        y = h + FFN(LN2(h))
+
+    Post-norm (``norm_first=False``)::
+
+        h = LN1(x + Attention(x))
+        y = LN2(h + FFN(h))
+    """
+
+    def __init__(
+        self,
+        emb_dim: int,
+        num_heads: int,
+        ffn_dim: int,
+        norm_first: bool = True,
+        layer_norm_eps: float = 1e-5,
+    ):
+        """Build attention, feed-forward and two LayerNorms.
+
+        Args:
+            emb_dim: D, divisible by ``num_heads``.
+            num_heads: H.
+            ffn_dim: F, hidden width of the feed-forward layer.
+            norm_first: pre-norm (True) or post-norm (False).
+            layer_norm_eps: epsilon of both LayerNorms.
+        """
+        super().__init__()
+        if not isinstance(norm_first, bool):
+            raise TypeError(f"norm_first must be a bool, got {type(norm_first).__name__}")
+        self.norm_first = norm_first
+        self.attention = MultiHeadAttention(emb_dim, num_heads)
+        self.norm1 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
+        self.feed_forward = FeedForward(emb_dim, ffn_dim)
+        self.norm2 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
+
+    def forward(
+        self, x: torch.Tensor, padding_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the block; padded positions are never attended to.
+
+        Args:
+            x: (B, T, D).
+            padding_mask: (B, T) bool, True at padding, or None (no padding).
+
+        Returns:
+            output: (B, T, D). Rows at padded positions are computed like any other; ignore them.
+            weights: (B, H, T, T), the attention weights of every head.
+        """
+        if self.norm_first:
+            attended, weights = self.attention(self.norm1(x), padding_mask=padding_mask)  # (B, T, D)
+            h = x + attended  # residual: (B, T, D)
+            y = h + self.feed_forward(self.norm2(h))  # residual: (B, T, D)
+        else:
+            attended, weights = self.attention(x, padding_mask=padding_mask)  # (B, T, D)
+            h = self.norm1(x + attended)  # (B, T, D)
+            y = self.norm2(h + self.feed_forward(h))  # (B, T, D)
+        return y, weights
+
+
+class EncoderClassifier(nn.Module):
+    """Token embeddings + sinusoidal positions -> encoder blocks -> masked mean pooling -> linear head."""
+
+    def __init__(self, config: EncoderConfig):
+        """Build the model; parameters are initialised from PyTorch's global generator.
+
+        Args:
+            config: the sizes; see :class:`EncoderConfig`.
+        """
+        super().__init__()
+        if not isinstance(config, EncoderConfig):
+            raise TypeError(f"config must be an EncoderConfig, got {type(config).__name__}")
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=PAD_ID)
+        self.positions = SinusoidalPositionalEncoding(config.emb_dim, config.max_len)
+        self.blocks = nn.ModuleList(
+            EncoderBlock(config.emb_dim, config.num_heads, config.ffn_dim, config.norm_first, config.layer_norm_eps)
+            for _ in range(config.num_layers)
+        )
+        # Pre-norm leaves the residual stream un-normalised after the last block; one more LayerNorm
+        # brings it to a common scale before pooling (GPT-2 and ViT do the same).
+        self.final_norm = nn.LayerNorm(config.emb_dim, eps=config.layer_norm_eps) if config.norm_first else nn.Identity()
+        self.head = nn.Linear(config.emb_dim, config.num_classes)
+
+    def encode(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """The contextual vector of every position.
+
+        Args:
+            token_ids: (B, T) int64, ids in [0, V).
+            padding_mask: (B, T) bool, True at padding; every row needs at least one real token.
+
+        Returns:
+            (B, T, D). Rows at padded positions are computed like any other; ignore them.
+        """
+        self._check_inputs(token_ids, padding_mask)
+        x = self.token_embedding(token_ids)  # (B, T) -> (B, T, D)
+        x = self.positions(x)  # (B, T, D) + (T, D) -> (B, T, D)
+        for block in self.blocks:
+            x, _ = block(x, padding_mask)  # (B, T, D)
+        return self.final_norm(x)  # (B, T, D)
+
+    def forward(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        """Class logits of each sequence.
+
+        Args:
+            token_ids: (B, T) int64, ids in [0, V).
+            padding_mask: (B, T) bool, True at padding; every row needs at least one real token.
+
+        Returns:
+            (B, C) logits.
+        """
+        hidden = self.encode(token_ids, padding_mask)  # (B, T) -> (B, T, D)
+        pooled = _masked_mean(hidden, padding_mask)  # (B, T, D) -> (B, D)
+        return self.head(pooled)  # (B, D) -> (B, C)
+
+    def _check_inputs(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:
+        if not isinstance(token_ids, torch.Tensor):
+            raise TypeError(f"token_ids must be a torch.Tensor, got {type(token_ids).__name__}")
+        if token_ids.dtype != torch.long:
+            raise TypeError(f"token_ids must have dtype torch.int64, got {token_ids.dtype}")
+        if token_ids.dim() != 2 or 0 in token_ids.shape:
+            raise ValueError(f"token_ids must have shape (B, T) with B, T >= 1, got {tuple(token_ids.shape)}")
+        if token_ids.shape[1] > self.config.max_len:
+            raise ValueError(f"token_ids has {token_ids.shape[1]} tokens, more than max_len={self.config.max_len}")
+        if not isinstance(padding_mask, torch.Tensor):
+            raise TypeError(f"padding_mask must be a torch.Tensor, got {type(padding_mask).__name__}")
+        if padding_mask.dtype != torch.bool:
+            raise TypeError(f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}")
+        if padding_mask.shape != token_ids.shape:
+            raise ValueError(
+                f"padding_mask must have the shape of token_ids {tuple(token_ids.shape)}, got {tuple(padding_mask.shape)}"
+            )
+        if padding_mask.device != token_ids.device:
+            raise ValueError(f"padding_mask is on {padding_mask.device} but token_ids on {token_ids.device}")
+        low, high = int(token_ids.min()), int(token_ids.max())
+        if low < 0 or high >= self.config.vocab_size:
+            raise ValueError(f"token_ids must lie in [0, {self.config.vocab_size}), got values in [{low}, {high}]")
+        if bool(padding_mask.all(dim=1).any()):
+            row = int(padding_mask.all(dim=1).nonzero()[0])
+            raise ValueError(f"padding_mask row {row} is all padding: a sequence needs at least one real token")
+
+
+def _masked_mean(hidden: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    """Mean over the real (non-padding) positions. Stand-in until ``embedlab.pooling`` exists."""
+    keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)  # (B, T) -> (B, T, 1)
+    total = (hidden * keep).sum(dim=1)  # (B, T, D) -> (B, D)
+    count = keep.sum(dim=1).clamp(min=1.0)  # (B, 1)
+    return total / count  # (B, D)
+
+
+# --- freezing -----------------------------------------------------------------------------------
+
+
+def freeze(*modules: nn.Module) -> int:
+    """Stop gradients for every parameter of the given modules (``requires_grad = False``).
+
+    Freezing does not switch dropout off: use ``module.eval()`` for that.
+
+    Args:
+        modules: one or more modules (an ``nn.ModuleList`` slice counts as one).
+
+    Returns:
+        The number of parameter values now frozen in these modules.
+    """
+    return _set_requires_grad(modules, False, "freeze")
+
+
+def unfreeze(*modules: nn.Module) -> int:
+    """Let gradients flow again into every parameter of the given modules.
+
+    Args:
+        modules: one or more modules.
+
+    Returns:
+        The number of parameter values now trainable in these modules.
+    """
+    return _set_requires_grad(modules, True, "unfreeze")
+
+
+def _set_requires_grad(modules: tuple, flag: bool, caller: str) -> int:
+    if not modules:
+        raise ValueError(f"{caller}() needs at least one module, got none")
+    for i, module in enumerate(modules):
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"modules[{i}] must be an nn.Module, got {type(module).__name__}")
+    seen: set[int] = set()
+    total = 0
+    for module in modules:
+        for parameter in module.parameters():
+            parameter.requires_grad_(flag)
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                total += parameter.numel()
+    return total
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameter values in ``module`` (shared parameters counted once).
+
+    Args:
+        module: any module.
+        trainable_only: count only parameters with ``requires_grad=True``.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    if not isinstance(trainable_only, bool):
+        raise TypeError(f"trainable_only must be a bool, got {type(trainable_only).__name__}")
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+# --- saving and loading with safetensors --------------------------------------------------------
+
+CONFIG_KEY = "embedlab.encoder.EncoderConfig"  # header entry of save_classifier: the config as JSON
+
+
+def save_state(module: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write ``module.state_dict()`` to a safetensors file (tensors are copied to the CPU first).
+
+    Args:
+        module: the module to save.
+        path: the file to write (by convention ``*.safetensors``); its folder must exist.
+        metadata: text to keep in the file's header, str -> str.
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"path's folder {path.parent} does not exist")
+    if metadata is not None:
+        if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise TypeError("metadata must be a dict of str -> str (safetensors headers hold text only)")
+    tensors = {name: t.detach().to("cpu").contiguous() for name, t in module.state_dict().items()}
+    if not tensors:
+        raise ValueError(f"module {type(module).__name__} has no parameters or buffers to save")
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def load_state(module: nn.Module, path: str | Path) -> dict[str, str]:
+    """Load a file written by :func:`save_state` into ``module``, in place, onto its device.
+
+    Every name and shape must match the module's own ``state_dict``.
+
+    Args:
+        module: a module of the same architecture as the saved one.
+        path: the safetensors file.
+
+    Returns:
+        The metadata of the file's header (an empty dict if none).
+
+    Raises:
+        ValueError: names missing from the file, names the module does not have, or a shape mismatch.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no safetensors file at {path}")
+    tensors = load_file(str(path))
+    own = module.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    if missing or unexpected:
+        raise ValueError(
+            f"{path.name} does not fit {type(module).__name__}: missing {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
+        )
+    wrong = [(n, tuple(tensors[n].shape), tuple(own[n].shape)) for n in own if tensors[n].shape != own[n].shape]
+    if wrong:
+        name, found, expected = wrong[0]
+        raise ValueError(f"{path.name}: tensor {name!r} has shape {found}, the module expects {expected}")
+    module.load_state_dict(tensors, strict=True)  # copies into the module's tensors, on their device
+    with safe_open(str(path), framework="pt") as f:
+        return dict(f.metadata() or {})
+
+
+def save_classifier(model: EncoderClassifier, path: str | Path) -> Path:
+    """Save an :class:`EncoderClassifier`: weights, and its config as JSON in the header.
+
+    Args:
+        model: the classifier.
+        path: the file to write.
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(model, EncoderClassifier):
+        raise TypeError(f"model must be an EncoderClassifier, got {type(model).__name__}")
+    config = json.dumps(dataclasses.asdict(model.config), sort_keys=True)
+    return save_state(model, path, metadata={CONFIG_KEY: config})
+
+
+def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> EncoderClassifier:
+    """Rebuild an :class:`EncoderClassifier` from a file of :func:`save_classifier`.
+
+    Args:
+        path: the safetensors file.
+        device: where to put the model.
+
+    Raises:
+        ValueError: the file's header has no config.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no safetensors file at {path}")
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    if CONFIG_KEY not in metadata:
+        raise ValueError(f"{path.name} has no {CONFIG_KEY!r} entry in its header: not written by save_classifier")
+    config = EncoderConfig(**json.loads(metadata[CONFIG_KEY]))
+    with torch.random.fork_rng(devices=[]):  # the throw-away initial weights leave the global generator alone
+        model = EncoderClassifier(config)
+    load_state(model, path)
+    return model.to(device)
+
+
+def _check_positive_int(value: int, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
