@@ -26,6 +26,7 @@ rest        the values, row-major, prod(dims) x item size bytes
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,6 +251,33 @@ def load_minilm_embeddings() -> PretrainedVectors:
         matrix = f.get_tensor(MINILM_EMBEDDING_KEY)  # (30522, 384)
     tokens = (path.parent / "vocab.txt").read_text(encoding="utf-8").rstrip("\n").split("\n")
     return PretrainedVectors(tuple(tokens), matrix.float())
+
+
+def load_minilm(attn_implementation: str = "eager"):
+    """Tokenizer and model of all-MiniLM-L6-v2, from the installed package, offline and quietly.
+
+    The weight file's SHA-256 is checked first. Loading messages and progress bars of
+    ``transformers`` are switched off for the process (they would otherwise land in notebook outputs).
+
+    Args:
+        attn_implementation: ``"eager"`` (plain softmax attention, can return its weights) or ``"sdpa"``.
+
+    Returns:
+        ``(tokenizer, model)``: a ``transformers`` fast tokenizer and a ``BertModel`` in eval mode.
+    """
+    if attn_implementation not in ("eager", "sdpa"):
+        raise ValueError(f"attn_implementation must be 'eager' or 'sdpa', got {attn_implementation!r}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm's notice about widgets
+        import transformers
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    folder = locate(MINILM_WEIGHTS).parent
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = transformers.AutoModel.from_pretrained(
+        folder, local_files_only=True, attn_implementation=attn_implementation
+    )
+    return tokenizer, model.eval()
 
 
 def build_embedding_matrix(

@@ -132,13 +132,18 @@ def test_load_lac_embeddings():
 
 
 def test_minilm_embeddings_equal_the_transformers_model():
-    from transformers import AutoModel
-
     minilm = pretrained.load_minilm_embeddings()
     assert minilm.vectors.shape == (30_522, 384)
     assert minilm.tokens[100:103] == ("[UNK]", "[CLS]", "[SEP]")
-    model = AutoModel.from_pretrained(pretrained.locate(pretrained.MINILM_WEIGHTS).parent, local_files_only=True)
+    tokenizer, model = pretrained.load_minilm()
+    assert not model.training
     torch.testing.assert_close(minilm.vectors, model.get_input_embeddings().weight.detach(), rtol=0, atol=0)
+    assert tokenizer.convert_ids_to_tokens([100, 101, 102]) == ["[UNK]", "[CLS]", "[SEP]"]
+
+
+def test_load_minilm_rejects_unknown_attention():
+    with pytest.raises(ValueError, match="attn_implementation must be 'eager' or 'sdpa', got 'flash'"):
+        pretrained.load_minilm("flash")
 
 
 @pytest.fixture
