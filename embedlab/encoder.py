@@ -176,6 +176,10 @@ class EncoderBlock(nn.Module):
             output: (B, T, D). Rows at padded positions are computed like any other; ignore them.
             weights: (B, H, T, T), the attention weights of every head.
         """
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() != 3 or x.shape[-1] != self.attention.emb_dim:
+            raise ValueError(f"x must have shape (B, T, D) with D = emb_dim = {self.attention.emb_dim}, got {tuple(x.shape)}")
         if self.norm_first:
             attended, weights = self.attention(self.norm1(x), padding_mask=padding_mask)  # (B, T, D)
             h = x + attended  # residual: (B, T, D)

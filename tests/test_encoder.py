@@ -1,0 +1,455 @@
+"""Tests of embedlab.encoder: the block against nn.TransformerEncoderLayer, masks, freezing, safetensors."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from embedlab import encoder
+from embedlab.encoder import (
+    EncoderBlock,
+    EncoderClassifier,
+    EncoderConfig,
+    FeedForward,
+    count_parameters,
+    freeze,
+    load_classifier,
+    load_state,
+    save_classifier,
+    save_state,
+    unfreeze,
+)
+from embedlab.text import PAD_ID
+
+
+def randn(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def padding_mask_of(lengths: list[int], num_tokens: int) -> torch.Tensor:
+    """(B, T) bool, True from each length on."""
+    positions = torch.arange(num_tokens)  # (T,)
+    return positions[None, :] >= torch.tensor(lengths)[:, None]  # (B, T)
+
+
+def build(seed: int = 0, **sizes) -> EncoderClassifier:
+    torch.manual_seed(seed)
+    defaults = dict(vocab_size=50, emb_dim=16, num_heads=4, ffn_dim=24, num_layers=2, max_len=32)
+    return EncoderClassifier(EncoderConfig(**{**defaults, **sizes}))
+
+
+def random_ids(batch: int, tokens: int, vocab_size: int = 50, seed: int = 0) -> torch.Tensor:
+    """(B, T) ids in [2, V): no <pad> among them, so padding is only where the mask says."""
+    return torch.randint(2, vocab_size, (batch, tokens), generator=torch.Generator().manual_seed(seed))
+
+
+def torch_layer_like(block: EncoderBlock) -> nn.TransformerEncoderLayer:
+    """An nn.TransformerEncoderLayer with the weights of ``block`` (dropout 0, GELU, same norm order)."""
+    attn = block.attention
+    ref = nn.TransformerEncoderLayer(
+        attn.emb_dim, attn.num_heads, block.feed_forward.linear1.out_features, dropout=0.0,
+        activation="gelu", batch_first=True, norm_first=block.norm_first, layer_norm_eps=block.norm1.eps,
+    )
+    with torch.no_grad():
+        ref.self_attn.in_proj_weight.copy_(torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]))
+        ref.self_attn.in_proj_bias.copy_(torch.cat([attn.q_proj.bias, attn.k_proj.bias, attn.v_proj.bias]))
+        ref.self_attn.out_proj.load_state_dict(attn.out_proj.state_dict())
+        ref.linear1.load_state_dict(block.feed_forward.linear1.state_dict())
+        ref.linear2.load_state_dict(block.feed_forward.linear2.state_dict())
+        ref.norm1.load_state_dict(block.norm1.state_dict())
+        ref.norm2.load_state_dict(block.norm2.state_dict())
+    return ref
+
+
+# --- EncoderConfig ------------------------------------------------------------------------------
+
+
+def test_config_is_frozen():
+    config = EncoderConfig(vocab_size=10)
+    with pytest.raises(dataclasses_frozen_error()):
+        config.emb_dim = 8
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
+
+
+@pytest.mark.parametrize(
+    "sizes, error, match",
+    [
+        ({"vocab_size": 1}, ValueError, "vocab_size must be >= 2"),
+        ({"vocab_size": 10.0}, TypeError, "vocab_size must be an int"),
+        ({"vocab_size": 10, "emb_dim": True}, TypeError, "emb_dim must be an int"),
+        ({"vocab_size": 10, "emb_dim": 0}, ValueError, "emb_dim must be >= 2"),
+        ({"vocab_size": 10, "emb_dim": 15, "num_heads": 3}, ValueError, "emb_dim must be even"),
+        ({"vocab_size": 10, "emb_dim": 16, "num_heads": 3}, ValueError, "divisible by num_heads=3"),
+        ({"vocab_size": 10, "num_heads": 0}, ValueError, "num_heads must be >= 1"),
+        ({"vocab_size": 10, "ffn_dim": 0}, ValueError, "ffn_dim must be >= 1"),
+        ({"vocab_size": 10, "num_layers": -1}, ValueError, "num_layers must be >= 0"),
+        ({"vocab_size": 10, "num_classes": 1}, ValueError, "num_classes must be >= 2"),
+        ({"vocab_size": 10, "max_len": 0}, ValueError, "max_len must be >= 1"),
+        ({"vocab_size": 10, "norm_first": 1}, TypeError, "norm_first must be a bool"),
+        ({"vocab_size": 10, "layer_norm_eps": "1e-5"}, TypeError, "layer_norm_eps must be a float"),
+        ({"vocab_size": 10, "layer_norm_eps": 0.0}, ValueError, "layer_norm_eps must be > 0"),
+    ],
+)
+def test_config_errors(sizes, error, match):
+    with pytest.raises(error, match=match):
+        EncoderConfig(**sizes)
+
+
+# --- FeedForward ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape, ffn_dim", [((1, 1, 4), 8), ((3, 5, 6), 2), ((2, 9, 16), 64)])
+def test_feed_forward_is_linear_gelu_linear(shape, ffn_dim):
+    torch.manual_seed(0)
+    ffn = FeedForward(shape[-1], ffn_dim)
+    x = randn(*shape)
+    expected = ffn.linear2(torch.nn.functional.gelu(ffn.linear1(x)))
+    assert ffn(x).shape == shape
+    assert_close(ffn(x), expected)
+
+
+def test_feed_forward_acts_on_each_position_alone():
+    torch.manual_seed(0)
+    ffn = FeedForward(6, 12)
+    x = randn(2, 5, 6)
+    assert_close(ffn(x)[:, 3], ffn(x[:, 3:4])[:, 0])
+
+
+@pytest.mark.parametrize("emb_dim, ffn_dim, error, match", [
+    (0, 4, ValueError, "emb_dim must be >= 1"),
+    (4, 0, ValueError, "ffn_dim must be >= 1"),
+    (4.0, 4, TypeError, "emb_dim must be an int"),
+    (4, None, TypeError, "ffn_dim must be an int"),
+])
+def test_feed_forward_errors(emb_dim, ffn_dim, error, match):
+    with pytest.raises(error, match=match):
+        FeedForward(emb_dim, ffn_dim)
+
+
+# --- EncoderBlock ------------------------------------------------------------------------------
+
+BLOCK_SHAPES = [  # (B, T, D, H, F)
+    (1, 1, 4, 1, 8),
+    (2, 5, 8, 2, 16),
+    (3, 7, 16, 4, 32),
+    (4, 12, 24, 6, 48),
+]
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+@pytest.mark.parametrize("batch, tokens, emb_dim, heads, ffn_dim", BLOCK_SHAPES)
+def test_block_shapes(norm_first, batch, tokens, emb_dim, heads, ffn_dim):
+    torch.manual_seed(0)
+    block = EncoderBlock(emb_dim, heads, ffn_dim, norm_first=norm_first)
+    out, weights = block(randn(batch, tokens, emb_dim))
+    assert out.shape == (batch, tokens, emb_dim)
+    assert weights.shape == (batch, heads, tokens, tokens)
+    assert_close(weights.sum(-1), torch.ones(batch, heads, tokens))
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+@pytest.mark.parametrize("batch, tokens, emb_dim, heads, ffn_dim", BLOCK_SHAPES)
+@pytest.mark.parametrize("padded", [False, True])
+def test_block_equals_torch_encoder_layer(norm_first, batch, tokens, emb_dim, heads, ffn_dim, padded):
+    torch.manual_seed(1)
+    block = EncoderBlock(emb_dim, heads, ffn_dim, norm_first=norm_first, layer_norm_eps=1e-6)
+    ref = torch_layer_like(block).train()  # train(): the plain path (eval() may take a fused fast path)
+    x = randn(batch, tokens, emb_dim, seed=2)
+    lengths = [max(1, tokens - 2 * b) for b in range(batch)] if padded else [tokens] * batch
+    padding_mask = padding_mask_of(lengths, tokens)
+    mine, _ = block(x, padding_mask)
+    theirs = ref(x, src_key_padding_mask=padding_mask if padded else None)
+    real = ~padding_mask
+    assert_close(mine[real], theirs[real])
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_block_equals_torch_encoder_layer_in_eval_mode_at_real_tokens(norm_first):
+    torch.manual_seed(3)
+    block = EncoderBlock(16, 4, 32, norm_first=norm_first)
+    ref = torch_layer_like(block).eval()
+    x = randn(3, 6, 16)
+    padding_mask = padding_mask_of([6, 4, 1], 6)
+    with torch.no_grad():
+        mine, _ = block(x, padding_mask)
+        theirs = ref(x, src_key_padding_mask=padding_mask)
+    assert_close(mine[~padding_mask], theirs[~padding_mask])
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_block_padding_does_not_change_real_tokens(norm_first):
+    torch.manual_seed(0)
+    block = EncoderBlock(8, 2, 16, norm_first=norm_first)
+    x = randn(1, 4, 8)
+    alone, _ = block(x)
+    garbage = randn(1, 3, 8, seed=9) * 100  # whatever sits at padded positions must not matter
+    padded = torch.cat([x, garbage], dim=1)  # (1, 7, 8)
+    out, weights = block(padded, padding_mask_of([4], 7))
+    assert_close(out[:, :4], alone)
+    assert torch.all(weights[..., 4:] == 0)
+
+
+def test_block_pre_norm_with_silent_sublayers_is_the_identity():
+    block = EncoderBlock(8, 2, 16, norm_first=True)
+    with torch.no_grad():
+        for linear in (block.attention.out_proj, block.feed_forward.linear2):
+            linear.weight.zero_()
+            linear.bias.zero_()
+    x = randn(2, 5, 8)
+    out, _ = block(x)
+    assert torch.equal(out, x)  # pre-norm: the residual path carries x through untouched
+
+
+def test_block_post_norm_with_silent_sublayers_is_two_layer_norms():
+    block = EncoderBlock(8, 2, 16, norm_first=False)
+    with torch.no_grad():
+        for linear in (block.attention.out_proj, block.feed_forward.linear2):
+            linear.weight.zero_()
+            linear.bias.zero_()
+    x = randn(2, 5, 8) * 3 + 1
+    out, _ = block(x)
+    assert_close(out, block.norm2(block.norm1(x)))
+    assert_close(out.mean(-1), torch.zeros(2, 5), atol=1e-5, rtol=0)  # post-norm output is normalised
+
+
+def test_block_errors():
+    with pytest.raises(TypeError, match="norm_first must be a bool"):
+        EncoderBlock(8, 2, 16, norm_first="yes")
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        EncoderBlock(8, 3, 16)
+    block = EncoderBlock(8, 2, 16)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        block([[0.0] * 8])
+    with pytest.raises(ValueError, match=r"shape \(B, T, D\) with D = emb_dim = 8, got \(5, 8\)"):
+        block(randn(5, 8))
+    with pytest.raises(ValueError, match=r"D = emb_dim = 8, got \(1, 5, 4\)"):
+        block(randn(1, 5, 4))
+    with pytest.raises(ValueError, match="padding_mask must have shape"):
+        block(randn(2, 5, 8), padding_mask_of([5], 5))
+    with pytest.raises(TypeError, match="torch.bool"):
+        block(randn(1, 5, 8), torch.zeros(1, 5))
+
+
+# --- EncoderClassifier ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch, tokens", [(1, 1), (2, 5), (4, 32)])
+@pytest.mark.parametrize("num_layers, num_classes", [(0, 2), (1, 3), (3, 2)])
+def test_classifier_shapes(batch, tokens, num_layers, num_classes):
+    model = build(num_layers=num_layers, num_classes=num_classes)
+    ids = random_ids(batch, tokens)
+    mask = torch.zeros(batch, tokens, dtype=torch.bool)
+    assert model.encode(ids, mask).shape == (batch, tokens, 16)
+    assert model(ids, mask).shape == (batch, num_classes)
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_classifier_ignores_padding(norm_first):
+    model = build(norm_first=norm_first)
+    ids = random_ids(1, 6)
+    mask = torch.zeros(1, 6, dtype=torch.bool)
+    alone = model(ids, mask)
+    padded_ids = torch.cat([ids, random_ids(1, 4, seed=5)], dim=1)  # even real-looking ids at padding
+    padded = model(padded_ids, padding_mask_of([6], 10))
+    assert_close(padded, alone)
+
+
+def test_classifier_rows_are_independent_of_their_batch():
+    model = build()
+    ids = random_ids(3, 8)
+    mask = padding_mask_of([8, 5, 2], 8)
+    together = model(ids, mask)
+    for b in range(3):
+        assert_close(together[b], model(ids[b:b + 1], mask[b:b + 1])[0])
+
+
+def test_classifier_is_order_sensitive_thanks_to_positions():
+    model = build()
+    ids = random_ids(1, 6)
+    mask = torch.zeros(1, 6, dtype=torch.bool)
+    assert not torch.allclose(model(ids, mask), model(ids.flip(1), mask))
+
+
+def test_classifier_pools_the_mean_of_real_positions():
+    model = build()
+    ids = random_ids(2, 7)
+    mask = padding_mask_of([7, 3], 7)
+    hidden = model.encode(ids, mask)
+    pooled = torch.stack([hidden[0].mean(0), hidden[1, :3].mean(0)])
+    assert_close(model(ids, mask), model.head(pooled))
+
+
+def test_classifier_parameter_count():
+    v, d, f, c, layers = 50, 16, 24, 2, 2
+    model = build(vocab_size=v, emb_dim=d, ffn_dim=f, num_classes=c, num_layers=layers)
+    per_block = (4 * d * d + 4 * d) + (d * f + f + f * d + d) + 2 * (2 * d)
+    expected = v * d + layers * per_block + 2 * d + (d * c + c)  # embedding, blocks, final norm, head
+    assert count_parameters(model) == expected
+    assert count_parameters(build(norm_first=False)) == expected - 2 * d  # post-norm: no final norm
+
+
+def test_classifier_padding_row_gets_no_gradient():
+    model = build()
+    ids = torch.tensor([[5, 6, PAD_ID, PAD_ID]])
+    model(ids, ids == PAD_ID).sum().backward()
+    assert torch.all(model.token_embedding.weight.grad[PAD_ID] == 0)
+    assert torch.any(model.token_embedding.weight.grad[5] != 0)
+
+
+def test_classifier_errors():
+    model = build()
+    ids = random_ids(2, 4)
+    mask = torch.zeros(2, 4, dtype=torch.bool)
+    with pytest.raises(TypeError, match="config must be an EncoderConfig"):
+        EncoderClassifier({"vocab_size": 10})
+    with pytest.raises(TypeError, match="token_ids must be a torch.Tensor"):
+        model([[1, 2]], mask)
+    with pytest.raises(TypeError, match="token_ids must have dtype torch.int64"):
+        model(ids.int(), mask)
+    with pytest.raises(ValueError, match=r"token_ids must have shape \(B, T\)"):
+        model(ids[0], mask[0])
+    with pytest.raises(ValueError, match=r"token_ids must have shape \(B, T\)"):
+        model(ids[:, :0], mask[:, :0])
+    with pytest.raises(ValueError, match="more than max_len=32"):
+        model(random_ids(1, 33), torch.zeros(1, 33, dtype=torch.bool))
+    with pytest.raises(TypeError, match="padding_mask must be a torch.Tensor"):
+        model(ids, None)
+    with pytest.raises(TypeError, match="padding_mask must have dtype torch.bool"):
+        model(ids, mask.long())
+    with pytest.raises(ValueError, match="padding_mask must have the shape of token_ids"):
+        model(ids, mask[:, :3])
+    with pytest.raises(ValueError, match=r"token_ids must lie in \[0, 50\)"):
+        model(ids + 50, mask)
+    with pytest.raises(ValueError, match=r"token_ids must lie in \[0, 50\)"):
+        model(ids - 10, mask)
+    with pytest.raises(ValueError, match="row 1 is all padding"):
+        model(ids, padding_mask_of([4, 0], 4))
+
+
+# --- freezing -----------------------------------------------------------------------------------
+
+
+def test_freeze_and_unfreeze_switch_requires_grad_and_counts():
+    model = build()
+    total = count_parameters(model)
+    assert count_parameters(model, trainable_only=True) == total
+    assert freeze(model) == total
+    assert count_parameters(model, trainable_only=True) == 0
+    head = model.config.emb_dim * model.config.num_classes + model.config.num_classes
+    assert unfreeze(model.head) == head
+    assert count_parameters(model, trainable_only=True) == head
+    top = unfreeze(model.blocks[1:])  # a ModuleList slice counts as one module
+    assert top == count_parameters(model.blocks[1])
+    assert count_parameters(model, trainable_only=True) == head + top
+
+
+def test_frozen_parameters_get_no_gradient_and_do_not_move():
+    model = build()
+    freeze(model)
+    unfreeze(model.head)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    ids = random_ids(2, 5)
+    mask = torch.zeros(2, 5, dtype=torch.bool)
+    torch.nn.functional.cross_entropy(model(ids, mask), torch.tensor([0, 1])).backward()
+    optimizer.step()
+    for name, p in model.named_parameters():
+        if name.startswith("head."):
+            assert p.grad is not None and not torch.equal(p, before[name])
+        else:
+            assert p.grad is None and torch.equal(p, before[name])
+
+
+def test_count_parameters_counts_shared_parameters_once():
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(shared, shared)
+    assert count_parameters(model) == 12
+    assert freeze(model, shared) == 12
+
+
+def test_freezing_errors():
+    with pytest.raises(ValueError, match="freeze\\(\\) needs at least one module"):
+        freeze()
+    with pytest.raises(ValueError, match="unfreeze\\(\\) needs at least one module"):
+        unfreeze()
+    with pytest.raises(TypeError, match=r"modules\[1\] must be an nn.Module"):
+        freeze(nn.Linear(2, 2), torch.zeros(2))
+    with pytest.raises(TypeError, match="module must be an nn.Module"):
+        count_parameters([nn.Linear(2, 2)])
+    with pytest.raises(TypeError, match="trainable_only must be a bool"):
+        count_parameters(nn.Linear(2, 2), trainable_only="yes")
+
+
+# --- saving and loading --------------------------------------------------------------------------
+
+
+def test_classifier_round_trip_gives_identical_predictions(tmp_path):
+    model = build(num_classes=3, norm_first=False)
+    path = save_classifier(model, tmp_path / "model.safetensors")
+    state = torch.random.get_rng_state()
+    loaded = load_classifier(path)
+    assert torch.equal(torch.random.get_rng_state(), state)  # loading leaves the global generator alone
+    assert loaded.config == model.config
+    ids = random_ids(4, 9)
+    mask = padding_mask_of([9, 7, 3, 1], 9)
+    assert torch.equal(loaded(ids, mask), model(ids, mask))
+
+
+def test_file_is_safetensors_not_pickle(tmp_path):
+    path = save_classifier(build(), tmp_path / "model.safetensors")
+    raw = path.read_bytes()
+    header_size = struct.unpack("<Q", raw[:8])[0]  # safetensors: 8-byte length, then a JSON header
+    header = json.loads(raw[8:8 + header_size])
+    assert not raw.startswith(b"\x80")  # a pickle starts with the PROTO opcode 0x80
+    assert "token_embedding.weight" in header
+    assert header["token_embedding.weight"]["shape"] == [50, 16]
+    assert encoder.CONFIG_KEY in header["__metadata__"]
+
+
+def test_save_and_load_state_of_any_module(tmp_path):
+    torch.manual_seed(0)
+    source = nn.Sequential(nn.Linear(4, 3), nn.LayerNorm(3))
+    torch.manual_seed(1)
+    target = nn.Sequential(nn.Linear(4, 3), nn.LayerNorm(3))
+    path = save_state(source, tmp_path / "m.safetensors", metadata={"note": "hello"})
+    assert load_state(target, path) == {"note": "hello"}
+    for a, b in zip(source.state_dict().values(), target.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_save_and_load_errors(tmp_path):
+    model = build()
+    with pytest.raises(TypeError, match="module must be an nn.Module"):
+        save_state({"w": torch.zeros(2)}, tmp_path / "x.safetensors")
+    with pytest.raises(FileNotFoundError, match="folder"):
+        save_state(model, tmp_path / "missing" / "x.safetensors")
+    with pytest.raises(TypeError, match="metadata must be a dict of str -> str"):
+        save_state(model, tmp_path / "x.safetensors", metadata={"epochs": 3})
+    with pytest.raises(ValueError, match="no parameters or buffers"):
+        save_state(nn.ReLU(), tmp_path / "x.safetensors")
+    with pytest.raises(TypeError, match="model must be an EncoderClassifier"):
+        save_classifier(nn.Linear(2, 2), tmp_path / "x.safetensors")
+    with pytest.raises(FileNotFoundError, match="no safetensors file"):
+        load_state(model, tmp_path / "absent.safetensors")
+    with pytest.raises(FileNotFoundError, match="no safetensors file"):
+        load_classifier(tmp_path / "absent.safetensors")
+    with pytest.raises(TypeError, match="module must be an nn.Module"):
+        load_state("model", tmp_path / "absent.safetensors")
+    path = save_classifier(model, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match="missing .*unexpected"):
+        load_state(nn.Linear(2, 2), path)
+    with pytest.raises(ValueError, match="'token_embedding.weight' has shape \\(50, 16\\), the module expects \\(60, 16\\)"):
+        load_state(build(vocab_size=60), path)
+    plain = save_state(model, tmp_path / "plain.safetensors")
+    with pytest.raises(ValueError, match="not written by save_classifier"):
+        load_classifier(plain)
