@@ -92,21 +92,28 @@ def set_deterministic(enabled: bool = True) -> None:
     torch.backends.cudnn.deterministic = enabled
 
 
-def setup(seed: int = 0, name: str | None = None) -> torch.device:
+def setup(seed: int = 0, name: str | None = None, num_threads: int = 1) -> torch.device:
     """The one call of a chapter's setup cell: pick the device, seed, go deterministic.
 
-    Also sets ``torch.set_printoptions(precision=3)`` so printed tensors are rounded summaries.
+    Also sets ``torch.set_printoptions(precision=3)`` so printed tensors are rounded summaries, and
+    the number of CPU threads PyTorch uses.
 
     Args:
         seed: seed for every generator.
         name: device name, or None for ``$EMBEDLAB_DEVICE`` / automatic.
+        num_threads: CPU threads for PyTorch's kernels. One by default: the chapters' tensors are
+            small, one thread gives the same summation order on every machine, and two notebooks
+            run side by side (as ``make test`` does) without fighting over the cores.
 
     Returns:
         The chosen device.
     """
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be an int >= 1, got {num_threads!r}")
     device = get_device(name)
     seed_everything(seed)
     set_deterministic(True)
+    torch.set_num_threads(num_threads)
     torch.set_printoptions(precision=3, sci_mode=False)
     return device
 

@@ -176,3 +176,45 @@ def curves(
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=9)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 03 (gradients through a lookup).
+
+
+def labelled_bars(
+    values: Sequence[float],
+    labels: Sequence[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    notes: Sequence[str] = (),
+) -> Figure:
+    """Vertical bars, one per label (e.g. gradient norm per token), with an optional note above each.
+
+    Args:
+        values: K bar heights.
+        labels: K labels under the bars (Chinese renders with the CJK font).
+        notes: empty, or K short strings written above the bars (e.g. ``"x3"`` for a count).
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {values.shape}")
+    if len(labels) != values.size:
+        raise ValueError(f"labels has {len(labels)} entries, values has {values.size}")
+    if notes and len(notes) != values.size:
+        raise ValueError(f"notes has {len(notes)} entries, values has {values.size}")
+    use_cjk_font()
+    fig = Figure(figsize=(max(6.0, 0.35 * values.size + 1.5), 4.5))
+    ax = fig.add_subplot()
+    positions = np.arange(values.size)
+    ax.bar(positions, values, color="tab:blue")
+    ax.set_xticks(positions, labels=list(labels), rotation=60, ha="right", fontsize=10)
+    for x, y, note in zip(positions, values, notes):
+        ax.annotate(note, (x, y), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig

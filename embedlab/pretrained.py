@@ -253,6 +253,37 @@ def load_minilm_embeddings() -> PretrainedVectors:
     return PretrainedVectors(tuple(tokens), matrix.float())
 
 
+def compose_from_characters(words: list[str] | tuple[str, ...], characters: PretrainedVectors) -> PretrainedVectors:
+    """A vector for each multi-character word: the mean of its characters' pretrained vectors.
+
+    Characters without a pretrained vector are left out of the mean; a word none of whose
+    characters is known gets no vector (it is not in the result).
+
+    Args:
+        words: the words to compose (e.g. a jieba vocabulary).
+        characters: pretrained character vectors (e.g. :func:`load_lac_embeddings`).
+
+    Returns:
+        The composed words and their (P, D) vectors, in the order of ``words``.
+    """
+    if isinstance(words, str):
+        raise TypeError("words must be a sequence of str, got a single str")
+    if not isinstance(characters, PretrainedVectors):
+        raise TypeError(f"characters must be PretrainedVectors, got {type(characters).__name__}")
+    row_of = characters.index()
+    kept, vectors = [], []
+    for i, word in enumerate(words):
+        if not isinstance(word, str):
+            raise TypeError(f"words[{i}] must be a str, got {type(word).__name__}")
+        rows = [row_of[ch] for ch in word if ch in row_of]
+        if rows:
+            kept.append(word)
+            vectors.append(characters.vectors[rows].mean(dim=0))  # (n, D) -> (D,)
+    dim = characters.vectors.shape[1]
+    stacked = torch.stack(vectors) if vectors else torch.zeros(0, dim)  # (P, D)
+    return PretrainedVectors(tuple(kept), stacked)
+
+
 def load_minilm(attn_implementation: str = "eager"):
     """Tokenizer and model of all-MiniLM-L6-v2, from the installed package, offline and quietly.
 

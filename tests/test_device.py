@@ -92,3 +92,16 @@ def test_cublas_workspace_is_configured_before_cuda():
     import os
 
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")
+
+
+def test_setup_sets_threads():
+    before = torch.get_num_threads()
+    try:
+        device.setup(seed=0, name="cpu")
+        assert torch.get_num_threads() == 1
+        device.setup(seed=0, name="cpu", num_threads=2)
+        assert torch.get_num_threads() == 2
+        with pytest.raises(ValueError, match="num_threads must be an int >= 1, got 0"):
+            device.setup(seed=0, name="cpu", num_threads=0)
+    finally:
+        torch.set_num_threads(before)

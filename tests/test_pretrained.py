@@ -207,3 +207,23 @@ def test_build_embedding_matrix_errors(vocab, source, kwargs, error, message):
 def test_pretrained_vectors_checks_its_shape():
     with pytest.raises(ValueError, match=r"vectors must have shape \(2, D\) to match tokens, got \(3, 4\)"):
         pretrained.PretrainedVectors(("a", "b"), torch.zeros(3, 4))
+
+
+def test_compose_from_characters():
+    chars = pretrained.PretrainedVectors(("中", "国", "人"), torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]))
+    composed = pretrained.compose_from_characters(["中国", "人", "中国人", "龘", "中x"], chars)
+    assert composed.tokens == ("中国", "人", "中国人", "中x")  # 龘 has no known character
+    torch.testing.assert_close(composed.vectors, torch.tensor([[0.5, 0.5], [2.0, 2.0], [1.0, 1.0], [1.0, 0.0]]))
+    empty = pretrained.compose_from_characters([], chars)
+    assert empty.vectors.shape == (0, 2)
+
+
+@pytest.mark.parametrize("words, chars, error, message", [
+    ("中国", None, TypeError, "words must be a sequence of str, got a single str"),
+    (["中国", 3], None, TypeError, r"words\[1\] must be a str, got int"),
+    (["中国"], "not vectors", TypeError, "characters must be PretrainedVectors, got str"),
+])
+def test_compose_from_characters_errors(words, chars, error, message):
+    chars = pretrained.PretrainedVectors(("中",), torch.ones(1, 2)) if chars is None else chars
+    with pytest.raises(error, match=message):
+        pretrained.compose_from_characters(words, chars)

@@ -1,0 +1,216 @@
+"""nn.EmbeddingBag against lookup + masked mean on padded batches: time and memory, forward + backward.
+
+Three routes compute the same (B, D) mean of each review's character vectors:
+
+* ``padded``: ``nn.Embedding`` on a (B, T) padded batch, then a masked mean (the form of chapter 03).
+* ``bag_2d``: ``nn.EmbeddingBag(mode="mean", padding_idx=0)`` on the same padded (B, T) batch.
+* ``bag_offsets``: ``nn.EmbeddingBag(mode="mean")`` on the flat ids and offsets (no padding at all).
+
+Data: batches of real reviews (``corpora.reviews()``, characters), each padded to its longest review.
+Time: median of ``torch.utils.benchmark`` measurements of forward + backward, summed over the batches,
+reported as ratios to ``padded`` measured in this one run. Memory: bytes of every tensor that the
+operators allocate during forward + backward (counted exactly by a dispatch mode; views and in-place
+results are not allocations), and on CUDA also the peak of ``torch.cuda.max_memory_allocated``.
+
+Run from the repository root: ``python benchmarks/embedding_bag.py`` -> benchmarks/results/embedding_bag.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils import benchmark
+from torch.utils._python_dispatch import TorchDispatchMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the embedlab of this checkout
+
+from embedlab import corpora, text  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "embedding_bag.json"
+BATCH = 64  # reviews per batch
+NUM_BATCHES = 12  # consecutive batches of the training split
+EMB_DIMS = (64, 300)  # D values measured
+SCENARIOS = {"pad_to_longest": None, "cut_at_64": 64}  # name -> max_len (None: every review whole)
+MIN_RUN_S = 0.3  # blocked_autorange's minimum measuring time per route and batch
+SEED = 0
+
+
+class AllocationCounter(TorchDispatchMode):
+    """Adds up the bytes of every new tensor an operator returns (views and in-place ops excluded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.bytes = 0
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = {t.untyped_storage().data_ptr() for t in _tensors((args, kwargs or {}))}
+        for t in _tensors(out):
+            if t.untyped_storage().data_ptr() not in inputs and t.numel() > 0:
+                size = t.untyped_storage().nbytes()
+                self.bytes += size
+                self.largest = max(self.largest, size)
+        return out
+
+
+def _tensors(tree):
+    if isinstance(tree, torch.Tensor):
+        yield tree
+    elif isinstance(tree, (list, tuple)):
+        for item in tree:
+            yield from _tensors(item)
+    elif isinstance(tree, dict):
+        for item in tree.values():
+            yield from _tensors(item)
+
+
+def make_batches(vocab: text.Vocab, reviews, max_len: int | None) -> list[dict]:
+    batches = []
+    for start in range(0, BATCH * NUM_BATCHES, BATCH):
+        id_lists = [vocab.encode(text.tokenize_zh_chars(r.text))[:max_len] for r in reviews[start:start + BATCH]]
+        token_ids, padding_mask = text.pad_batch(id_lists)  # (B, T), (B, T)
+        flat_ids, offsets = text.to_bag(id_lists)  # (N,), (B,)
+        batches.append({"token_ids": token_ids, "padding_mask": padding_mask, "flat_ids": flat_ids, "offsets": offsets})
+    return batches
+
+
+def padded_route(embed: nn.Embedding, batch: dict) -> torch.Tensor:
+    embedded = embed(batch["token_ids"])  # (B, T) -> (B, T, D)
+    kept = embedded.masked_fill(batch["padding_mask"].unsqueeze(-1), 0.0)  # (B, T, D)
+    lengths = (~batch["padding_mask"]).sum(dim=1, keepdim=True)  # (B, 1)
+    return kept.sum(dim=1) / lengths  # (B, D)
+
+
+def bag_2d_route(bag: nn.EmbeddingBag, batch: dict) -> torch.Tensor:
+    return bag(batch["token_ids"])  # (B, T) -> (B, D), padding_idx left out of each mean
+
+
+def bag_offsets_route(bag: nn.EmbeddingBag, batch: dict) -> torch.Tensor:
+    return bag(batch["flat_ids"], batch["offsets"])  # (N,), (B,) -> (B, D)
+
+
+def step(route, module, batch, probe):
+    module.weight.grad = None
+    pooled = route(module, batch)  # (B, D)
+    (pooled * probe).sum().backward()
+
+
+def measure(modules: dict, batches: list[dict], emb_dim: int, dev: torch.device) -> dict:
+    """Check that the three routes agree, then time them and count their allocations."""
+    routes = {"padded": padded_route, "bag_2d": bag_2d_route, "bag_offsets": bag_offsets_route}
+    probe = torch.randn(BATCH, emb_dim, generator=torch.Generator().manual_seed(SEED + 1)).to(dev)
+    reference = padded_route(modules["padded"], batches[0])  # (B, D)
+    grads_seen = {}
+    for name, route in routes.items():
+        torch.testing.assert_close(route(modules[name], batches[0]), reference)
+        step(route, modules[name], batches[0], probe)
+        grads_seen[name] = modules[name].weight.grad.clone()
+    for name in routes:
+        torch.testing.assert_close(grads_seen[name], grads_seen["padded"])
+    entry = {}
+    for name, route in routes.items():
+        seconds, allocated, largest, peak = 0.0, 0, 0, 0
+        for batch in batches:
+            timer = benchmark.Timer(
+                stmt="step(route, module, batch, probe)",
+                globals={"step": step, "route": route, "module": modules[name], "batch": batch, "probe": probe},
+                num_threads=1,
+            )
+            seconds += timer.blocked_autorange(min_run_time=MIN_RUN_S).median
+            counter = AllocationCounter()
+            with counter:
+                step(route, modules[name], batch, probe)
+            allocated += counter.bytes
+            largest = max(largest, counter.largest)
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+                torch.cuda.reset_peak_memory_stats(dev)
+                base = torch.cuda.memory_allocated(dev)
+                step(route, modules[name], batch, probe)
+                torch.cuda.synchronize(dev)
+                peak = max(peak, torch.cuda.max_memory_allocated(dev) - base)
+        entry[name] = {
+            "seconds_per_batch": seconds / len(batches),
+            "bytes_allocated_per_batch": allocated / len(batches),
+            "largest_allocation_bytes": largest,
+            "cuda_peak_bytes": peak if dev.type == "cuda" else None,
+        }
+    for name in routes:
+        entry[name]["time_vs_padded"] = entry[name]["seconds_per_batch"] / entry["padded"]["seconds_per_batch"]
+        entry[name]["bytes_vs_padded"] = (
+            entry[name]["bytes_allocated_per_batch"] / entry["padded"]["bytes_allocated_per_batch"]
+        )
+    return entry
+
+
+def main() -> int:
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)  # the machine is shared; one thread keeps the ratios stable
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    reviews = corpora.reviews(seed=SEED).train
+    vocab = text.Vocab.build(text.tokenize_zh_chars(r.text) for r in reviews)
+    results = {
+        "what": "mean of each review's character vectors, forward + backward; padded lookup + masked mean vs nn.EmbeddingBag",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": "cuda" if dev.type == "cuda" else "cpu",
+        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+        "vocab_size": len(vocab),
+        "batch_size": BATCH,
+        "num_batches": NUM_BATCHES,
+        "note": "bytes include the dense (V, D) gradient of the weight, the same for every route",
+        "scenarios": {},
+    }
+    for scenario, max_len in SCENARIOS.items():
+        batches = [{k: v.to(dev) for k, v in b.items()} for b in make_batches(vocab, reviews, max_len)]
+        real = sum(int((~b["padding_mask"]).sum()) for b in batches)
+        slots = sum(b["padding_mask"].numel() for b in batches)
+        info = {
+            "max_len": max_len,
+            "real_tokens": real,
+            "padded_slots": slots,
+            "padding_share": 1 - real / slots,
+            "mean_padded_length": slots / (BATCH * NUM_BATCHES),
+            "by_emb_dim": {},
+        }
+        for emb_dim in EMB_DIMS:
+            weight = torch.randn(len(vocab), emb_dim, generator=torch.Generator().manual_seed(SEED))
+            weight[text.PAD_ID] = 0.0
+            modules = {
+                "padded": nn.Embedding.from_pretrained(weight.clone(), freeze=False, padding_idx=text.PAD_ID).to(dev),
+                "bag_2d": nn.EmbeddingBag.from_pretrained(
+                    weight.clone(), freeze=False, mode="mean", padding_idx=text.PAD_ID
+                ).to(dev),
+                "bag_offsets": nn.EmbeddingBag.from_pretrained(weight.clone(), freeze=False, mode="mean").to(dev),
+            }
+            entry = measure(modules, batches, emb_dim, dev)
+            entry["dense_weight_grad_bytes"] = len(vocab) * emb_dim * 4
+            info["by_emb_dim"][str(emb_dim)] = entry
+        results["scenarios"][scenario] = info
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    for scenario, info in results["scenarios"].items():
+        print(f"{scenario}: padding share {info['padding_share']:.1%}, mean padded length {info['mean_padded_length']:.0f}")
+        for emb_dim, entry in info["by_emb_dim"].items():
+            for name in ("padded", "bag_2d", "bag_offsets"):
+                e = entry[name]
+                print(
+                    f"  D={emb_dim:>3} {name:<12} {e['seconds_per_batch'] * 1e3:7.2f} ms  x{e['time_vs_padded']:.2f}  "
+                    f"{e['bytes_allocated_per_batch'] / 2**20:7.2f} MiB allocated  x{e['bytes_vs_padded']:.2f}"
+                )
+    print(f"wrote benchmarks/results/{RESULTS.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
