@@ -1,0 +1,264 @@
+"""Tests of embedlab.finetune: the tweet split, masks, caching that is exact, and every input error.
+
+The model tests use a tiny, randomly initialised BERT (transformers' BertModel) so they run in
+well under a second; the pretrained MiniLM has the same architecture.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.testing import assert_close
+
+from embedlab import encoder, finetune
+from embedlab.finetune import (
+    FromLayer,
+    PretrainedClassifier,
+    additive_attention_mask,
+    cache_layer_inputs,
+    encode_texts,
+    tweet_sentiment_split,
+)
+
+transformers = pytest.importorskip("transformers")
+
+NUM_LAYERS = 3
+
+
+def tiny_bert(seed: int = 0):
+    config = transformers.BertConfig(
+        vocab_size=60, hidden_size=16, num_hidden_layers=NUM_LAYERS, num_attention_heads=4,
+        intermediate_size=32, max_position_embeddings=32, hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+    )
+    torch.manual_seed(seed)
+    return transformers.BertModel(config, add_pooling_layer=False).eval()
+
+
+def tiny_classifier(seed: int = 0) -> PretrainedClassifier:
+    bert = tiny_bert(seed)
+    torch.manual_seed(seed + 1)
+    return PretrainedClassifier(bert, num_classes=2)
+
+
+def ids_and_mask(lengths: list[int], num_tokens: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.randint(5, 60, (len(lengths), num_tokens), generator=torch.Generator().manual_seed(seed))
+    mask = torch.arange(num_tokens)[None, :] >= torch.tensor(lengths)[:, None]  # (B, T), True at padding
+    return ids.masked_fill(mask, 0), mask
+
+
+# --- the tweet split ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def split():
+    return tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.8, seed=0)
+
+
+def test_split_is_balanced_disjoint_and_deterministic(split):
+    assert len(split.train) == 100 and len(split.test) == 40
+    assert sum(x.label for x in split.train) == 50 and sum(x.label for x in split.test) == 20
+    assert not {x.text for x in split.train} & {x.text for x in split.test}
+    assert len({x.text for x in split.train}) == 100
+    again = tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.8, seed=0)
+    assert again.train == split.train and again.test == split.test
+    other = tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.8, seed=1)
+    assert other.train != split.train
+
+
+def test_split_counts_follow_the_filters(split):
+    c = split.counts
+    assert c["rows"] == 38_158
+    assert c["rows"] > c["positive_or_negative"] > c["confident"] >= c["unique_texts"]
+    assert c["negative_available"] + c["positive_available"] + c["conflicting_dropped"] == c["unique_texts"]
+    loose = tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.0)
+    assert loose.counts["confident"] > c["confident"]
+
+
+def test_split_test_part_does_not_depend_on_train_size(split):
+    bigger = tweet_sentiment_split(train_per_class=80, test_per_class=20, min_confidence=0.8, seed=0)
+    assert bigger.test == split.test
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"train_per_class": 0, "test_per_class": 1}, ValueError, "train_per_class must be >= 1"),
+    ({"train_per_class": 1.5, "test_per_class": 1}, TypeError, "train_per_class must be an int"),
+    ({"train_per_class": 1, "test_per_class": 0}, ValueError, "test_per_class must be >= 1"),
+    ({"train_per_class": 1, "test_per_class": 1, "min_confidence": 1.5}, ValueError, r"min_confidence must be in \[0, 1\]"),
+    ({"train_per_class": 1, "test_per_class": 1, "min_confidence": "high"}, TypeError, "min_confidence must be a float"),
+    ({"train_per_class": 5000, "test_per_class": 1}, ValueError, "positive tweets pass the filters"),
+])
+def test_split_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        tweet_sentiment_split(**kwargs)
+
+
+# --- tokenization and masks ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from embedlab import pretrained
+
+    return pretrained.load_minilm()[0]
+
+
+@pytest.mark.parametrize("max_len", [4, 8, 32])
+def test_encode_texts_cuts_and_marks_padding(tokenizer, max_len):
+    texts = ["I love it", "self-driving cars will never be safe on a crowded highway at night"]
+    ids, mask = encode_texts(tokenizer, texts, max_len)
+    assert ids.dtype == torch.long and mask.dtype == torch.bool
+    assert ids.shape == mask.shape and ids.shape[1] <= max_len
+    assert torch.all(ids[mask] == tokenizer.pad_token_id)
+    assert ids[0, 0] == tokenizer.cls_token_id
+    real = (~mask).sum(dim=1)
+    assert ids[1, real[1] - 1] == tokenizer.sep_token_id  # [SEP] survives the cut
+    assert real[0] == min(max_len, 5)  # [CLS] i love it [SEP]
+
+
+def test_encode_texts_errors(tokenizer):
+    with pytest.raises(TypeError, match="non-empty list of str"):
+        encode_texts(tokenizer, "one text", 8)
+    with pytest.raises(TypeError, match="non-empty list of str"):
+        encode_texts(tokenizer, [], 8)
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str"):
+        encode_texts(tokenizer, ["a", 3], 8)
+    with pytest.raises(ValueError, match="max_len must be an int >= 2"):
+        encode_texts(tokenizer, ["a"], 1)
+
+
+def test_additive_mask_values_and_shape():
+    padding_mask = torch.tensor([[False, False, True], [False, True, True]])
+    mask = additive_attention_mask(padding_mask)
+    assert mask.shape == (2, 1, 1, 3)
+    assert torch.all(mask[~padding_mask[:, None, None, :].expand_as(mask)] == 0)
+    assert torch.all(mask[padding_mask[:, None, None, :].expand_as(mask)] == torch.finfo(torch.float32).min)
+    assert additive_attention_mask(padding_mask, torch.float64).dtype == torch.float64
+    with pytest.raises(TypeError, match=r"padding_mask must be a \(B, T\) bool tensor"):
+        additive_attention_mask(padding_mask.long())
+    with pytest.raises(TypeError, match=r"padding_mask must be a \(B, T\) bool tensor"):
+        additive_attention_mask(padding_mask[0])
+
+
+# --- PretrainedClassifier and caching ----------------------------------------------------------
+
+
+def test_forward_pools_the_real_tokens_of_the_last_layer():
+    model = tiny_classifier()
+    ids, mask = ids_and_mask([7, 4, 1], 7)
+    hidden = model.encoder(input_ids=ids, attention_mask=(~mask).long()).last_hidden_state
+    pooled = torch.stack([hidden[0].mean(0), hidden[1, :4].mean(0), hidden[2, :1].mean(0)])
+    assert_close(model(ids, mask), model.head(pooled))
+
+
+def test_padding_does_not_change_logits():
+    model = tiny_classifier()
+    ids, mask = ids_and_mask([5], 5)
+    longer_ids, longer_mask = ids_and_mask([5], 9)
+    longer_ids[:, :5] = ids
+    assert_close(model(longer_ids, longer_mask), model(ids, mask))
+
+
+@pytest.mark.parametrize("start_layer", range(NUM_LAYERS + 1))
+def test_forward_from_any_layer_equals_the_full_forward(start_layer):
+    model = tiny_classifier()
+    ids, mask = ids_and_mask([6, 3, 6, 1], 6)
+    states = model.layer_inputs(ids, mask)
+    assert len(states) == NUM_LAYERS + 1
+    assert_close(model.forward_from(states[start_layer], mask, start_layer), model(ids, mask))
+    assert_close(FromLayer(model, start_layer)(states[start_layer], mask), model(ids, mask))
+
+
+def test_cache_holds_every_example_and_matches_batch_by_batch():
+    model = tiny_classifier()
+    ids, mask = ids_and_mask([6, 3, 6, 1, 2], 6)
+    cache = cache_layer_inputs(model, ids, mask, layers=[0, 2, NUM_LAYERS], batch_size=2)
+    assert set(cache) == {0, 2, NUM_LAYERS}
+    assert cache[2].shape == (5, 6, 16) and not cache[2].requires_grad
+    assert_close(model.forward_from(cache[2], mask, 2), model(ids, mask))
+
+
+def test_a_training_step_through_the_cache_equals_one_through_the_full_model():
+    """Frozen bottom + no dropout: the cached path trains exactly like the full one."""
+    ids, mask = ids_and_mask([6, 3, 6, 2], 6)
+    labels = torch.tensor([0, 1, 1, 0])
+    results = []
+    for cached in (False, True):
+        model = tiny_classifier()
+        encoder.freeze(model.encoder.embeddings, model.layers[:2])
+        optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+        if cached:
+            hidden = cache_layer_inputs(model, ids, mask, layers=[2])[2]
+            logits = FromLayer(model, 2)(hidden, mask)
+        else:
+            logits = model(ids, mask)
+        F.cross_entropy(logits, labels).backward()
+        optimizer.step()
+        results.append(model.state_dict())
+    for name, value in results[0].items():
+        assert_close(results[1][name], value, msg=name)
+    assert not torch.equal(results[1]["head.weight"], tiny_classifier().state_dict()["head.weight"])
+
+
+def test_bert_layer_is_our_post_norm_encoder_block():
+    """A BERT layer is embedlab.encoder.EncoderBlock with norm_first=False (and BERT's epsilon)."""
+    bert = tiny_bert()
+    layer = bert.encoder.layer[0]
+    block = encoder.EncoderBlock(16, 4, 32, norm_first=False, layer_norm_eps=bert.config.layer_norm_eps)
+    pairs = [
+        (block.attention.q_proj, layer.attention.self.query),
+        (block.attention.k_proj, layer.attention.self.key),
+        (block.attention.v_proj, layer.attention.self.value),
+        (block.attention.out_proj, layer.attention.output.dense),
+        (block.norm1, layer.attention.output.LayerNorm),
+        (block.feed_forward.linear1, layer.intermediate.dense),
+        (block.feed_forward.linear2, layer.output.dense),
+        (block.norm2, layer.output.LayerNorm),
+    ]
+    for ours, theirs in pairs:
+        ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(0))
+    padding_mask = torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    theirs = finetune._first(layer(x, additive_attention_mask(padding_mask)))
+    ours, _ = block(x, padding_mask)
+    assert_close(ours[~padding_mask], theirs[~padding_mask])
+
+
+def test_classifier_and_cache_errors():
+    model = tiny_classifier()
+    ids, mask = ids_and_mask([4, 2], 4)
+    with pytest.raises(TypeError, match="encoder must be a BERT-style model"):
+        PretrainedClassifier(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="num_classes must be an int >= 2"):
+        PretrainedClassifier(tiny_bert(), num_classes=1)
+    with pytest.raises(TypeError, match=r"input_ids must be a \(B, T\) int64 tensor"):
+        model(ids.float(), mask)
+    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
+        model(ids, mask.long())
+    with pytest.raises(ValueError, match="padding_mask must have the shape of input_ids"):
+        model(ids, mask[:, :3])
+    hidden = model.layer_inputs(ids, mask)[1]
+    with pytest.raises(ValueError, match=r"start_layer must be an int in \[0, 3\]"):
+        model.forward_from(hidden, mask, 4)
+    with pytest.raises(ValueError, match=r"hidden must have shape \(B, T, D\)"):
+        model.forward_from(hidden[0], mask, 1)
+    with pytest.raises(ValueError, match=r"padding_mask must have shape \(B, T\) = \(2, 4\)"):
+        model.forward_from(hidden, mask[:1], 1)
+    with pytest.raises(TypeError, match="classifier must be a PretrainedClassifier"):
+        FromLayer(model.encoder, 1)
+    with pytest.raises(ValueError, match=r"start_layer must be an int in \[0, 3\]"):
+        FromLayer(model, -1)
+    with pytest.raises(TypeError, match="classifier must be a PretrainedClassifier"):
+        cache_layer_inputs(model.encoder, ids, mask, [1])
+    with pytest.raises(ValueError, match=r"layers must be a non-empty list of ints in \[0, 3\]"):
+        cache_layer_inputs(model, ids, mask, [])
+    with pytest.raises(ValueError, match=r"layers must be a non-empty list of ints in \[0, 3\]"):
+        cache_layer_inputs(model, ids, mask, [5])
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
+        cache_layer_inputs(model, ids, mask, [1], batch_size=0)
+    training = copy.deepcopy(model).train()
+    with pytest.raises(ValueError, match="training mode \\(dropout on\\)"):
+        cache_layer_inputs(training, ids, mask, [1])
