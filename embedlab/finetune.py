@@ -223,6 +223,25 @@ class PretrainedClassifier(nn.Module):
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
         return tuple(out.hidden_states)  # L + 1 of (B, T, D)
 
+    def layer_input(self, input_ids: torch.Tensor, padding_mask: torch.Tensor, layer: int) -> torch.Tensor:
+        """The input of layer ``layer`` alone: the embeddings, then layers 0..layer-1 (nothing above).
+
+        Args:
+            input_ids: (B, T) int64.
+            padding_mask: (B, T) bool, True at padding.
+            layer: k in [0, L].
+
+        Returns:
+            (B, T, D), equal to ``layer_inputs(...)[layer]``.
+        """
+        _check_ids_and_mask(input_ids, padding_mask)
+        _check_layer(layer, len(self.layers), "layer")
+        hidden = self.encoder.embeddings(input_ids=input_ids)  # (B, T) -> (B, T, D)
+        mask = additive_attention_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
+        for bottom in self.layers[:layer]:
+            hidden = _first(bottom(hidden, mask))  # (B, T, D)
+        return hidden
+
     def forward_from(self, hidden: torch.Tensor, padding_mask: torch.Tensor, start_layer: int) -> torch.Tensor:
         """Class logits from the input of layer ``start_layer``: run layers start_layer..L-1, pool, head.
 
@@ -234,9 +253,7 @@ class PretrainedClassifier(nn.Module):
         Returns:
             (B, C).
         """
-        num_layers = len(self.layers)
-        if isinstance(start_layer, bool) or not isinstance(start_layer, int) or not 0 <= start_layer <= num_layers:
-            raise ValueError(f"start_layer must be an int in [0, {num_layers}], got {start_layer!r}")
+        _check_layer(start_layer, len(self.layers), "start_layer")
         if not isinstance(hidden, torch.Tensor) or hidden.dim() != 3:
             raise ValueError(f"hidden must have shape (B, T, D), got {_describe(hidden)}")
         if not isinstance(padding_mask, torch.Tensor) or padding_mask.shape != hidden.shape[:2]:
@@ -264,9 +281,7 @@ class FromLayer(nn.Module):
         super().__init__()
         if not isinstance(classifier, PretrainedClassifier):
             raise TypeError(f"classifier must be a PretrainedClassifier, got {type(classifier).__name__}")
-        num_layers = len(classifier.layers)
-        if isinstance(start_layer, bool) or not isinstance(start_layer, int) or not 0 <= start_layer <= num_layers:
-            raise ValueError(f"start_layer must be an int in [0, {num_layers}], got {start_layer!r}")
+        _check_layer(start_layer, len(classifier.layers), "start_layer")
         self.classifier = classifier
         self.start_layer = start_layer
 
@@ -326,6 +341,11 @@ def _describe(x: object) -> str:
     if isinstance(x, torch.Tensor):
         return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
     return type(x).__name__
+
+
+def _check_layer(layer: int, num_layers: int, name: str) -> None:
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer <= num_layers:
+        raise ValueError(f"{name} must be an int in [0, {num_layers}], got {layer!r}")
 
 
 def _check_ids_and_mask(input_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:

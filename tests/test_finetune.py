@@ -170,6 +170,7 @@ def test_forward_from_any_layer_equals_the_full_forward(start_layer):
     assert len(states) == NUM_LAYERS + 1
     assert_close(model.forward_from(states[start_layer], mask, start_layer), model(ids, mask))
     assert_close(FromLayer(model, start_layer)(states[start_layer], mask), model(ids, mask))
+    assert_close(model.layer_input(ids, mask, start_layer), states[start_layer])
 
 
 def test_cache_holds_every_example_and_matches_batch_by_batch():
@@ -247,6 +248,8 @@ def test_classifier_and_cache_errors():
         model.forward_from(hidden[0], mask, 1)
     with pytest.raises(ValueError, match=r"padding_mask must have shape \(B, T\) = \(2, 4\)"):
         model.forward_from(hidden, mask[:1], 1)
+    with pytest.raises(ValueError, match=r"layer must be an int in \[0, 3\]"):
+        model.layer_input(ids, mask, 7)
     with pytest.raises(TypeError, match="classifier must be a PretrainedClassifier"):
         FromLayer(model.encoder, 1)
     with pytest.raises(ValueError, match=r"start_layer must be an int in \[0, 3\]"):
