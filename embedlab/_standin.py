@@ -1,6 +1,7 @@
-"""TEMPORARY stand-in for ``embedlab.train`` (chapter 05), used by chapter 07 until that module is merged.
+"""TEMPORARY stand-in for ``embedlab.train`` and ``embedlab.pooling`` (chapter 05), used by chapter 07
+until those modules are merged.
 
-Delete this file once ``embedlab.train`` exists and switch its callers to it.
+Delete this file once they exist and switch its callers to them.
 
 Shape legend: N examples, B batch, T tokens, C classes.
 """
@@ -12,6 +13,22 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from embedlab.encoder import _masked_mean
+from embedlab.text import PAD_ID
+
+
+class MeanPoolClassifier(nn.Module):
+    """Embeddings (initialised from ``matrix``, trainable), masked mean pooling, a linear head."""
+
+    def __init__(self, matrix: torch.Tensor, num_classes: int = 2):
+        super().__init__()
+        self.embedding = nn.Embedding.from_pretrained(matrix.clone(), freeze=False, padding_idx=PAD_ID)
+        self.head = nn.Linear(matrix.shape[1], num_classes)
+
+    def forward(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+        pooled = _masked_mean(self.embedding(token_ids), padding_mask)  # (B, T, D) -> (B, D)
+        return self.head(pooled)  # (B, D) -> (B, C)
 
 
 def _batch(inputs: Sequence[torch.Tensor], index: torch.Tensor, device: torch.device | str) -> list[torch.Tensor]:
