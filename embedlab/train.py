@@ -195,6 +195,28 @@ def evaluate(
     return scores(logits, _labels(examples))
 
 
+def _param_groups(
+    model: nn.Module, parameters: list[nn.Parameter], lr: float, lr_scale: dict[str, float]
+) -> list[dict]:
+    """Optimizer groups: the parameters of each named submodule at its scaled rate, the rest at ``lr``."""
+    modules = dict(model.named_modules())
+    groups, taken = [], set()
+    for name, scale in lr_scale.items():
+        if name not in modules or name == "":
+            raise ValueError(f"lr_scale names {name!r}, which is not a submodule of the model; "
+                             f"submodules: {sorted(n for n in modules if n)[:10]}")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(f"lr_scale[{name!r}] must be a number > 0, got {scale!r}")
+        own = [p for p in modules[name].parameters() if p.requires_grad and id(p) not in taken]
+        taken.update(id(p) for p in own)
+        if own:
+            groups.append({"params": own, "lr": lr * scale})
+    rest = [p for p in parameters if id(p) not in taken]
+    if rest:
+        groups.append({"params": rest, "lr": lr})
+    return groups
+
+
 def fit(
     model: nn.Module,
     train_set: Sequence[Example],
@@ -202,6 +224,7 @@ def fit(
     collate,
     config: TrainConfig = TrainConfig(),
     device: torch.device | str = "cpu",
+    lr_scale: dict[str, float] | None = None,
 ) -> History:
     """Train ``model`` with AdamW and cross-entropy, validate after each epoch, stop early.
 
@@ -216,6 +239,9 @@ def fit(
         collate: e.g. :class:`PadCollate` or :class:`BagCollate`.
         config: epochs, batch size, learning rate, patience, seed.
         device: where to train.
+        lr_scale: per-submodule learning-rate factors, e.g. ``{"embedding": 0.1}`` trains
+            ``model.embedding`` at ``0.1 * config.lr`` and everything else at ``config.lr``.
+            Keys are names of ``model.named_modules()``.
 
     Returns:
         The :class:`History` of losses and validation scores per epoch.
@@ -231,7 +257,8 @@ def fit(
     parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
         raise ValueError("model has no parameter with requires_grad=True: nothing to train")
-    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    groups = _param_groups(model, parameters, config.lr, lr_scale or {})
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     batches = _loader(train_set, collate, config.batch_size, cpu_generator(config.seed))
     history = History()
     best_state: dict[str, torch.Tensor] = {}

@@ -165,3 +165,29 @@ def test_bad_arguments_raise():
     frozen.classifier.requires_grad_(False)
     with pytest.raises(ValueError, match="no parameter with requires_grad=True"):
         train.fit(frozen, TRAIN, VAL, PadCollate(), TrainConfig(**QUIET))
+
+
+def test_lr_scale_gives_submodules_their_own_rate():
+    from embedlab.train import _param_groups
+
+    model = nn.Sequential(nn.Embedding(5, 2), nn.Linear(2, 2))
+    params = [p for p in model.parameters()]
+    groups = _param_groups(model, params, 0.01, {"0": 0.1})
+    assert [g["lr"] for g in groups] == [pytest.approx(0.001), 0.01]
+    assert groups[0]["params"] == [model[0].weight]
+    assert len(groups[1]["params"]) == 2
+    with pytest.raises(ValueError, match="lr_scale names 'head', which is not a submodule"):
+        _param_groups(model, params, 0.01, {"head": 0.1})
+    with pytest.raises(ValueError, match=r"lr_scale\['0'\] must be a number > 0, got 0"):
+        _param_groups(model, params, 0.01, {"0": 0})
+
+
+def test_fit_trains_a_scaled_submodule_more_slowly():
+    moved = {}
+    for scale in (1.0, 0.01):
+        model = BagClassifier(16, 8, 2, pooling="mean")
+        start = model.embedding.weight.detach().clone()
+        train.fit(model, TRAIN, VAL, BagCollate(), TrainConfig(epochs=2, patience=0, progress=False),
+                  lr_scale={"embedding": scale})
+        moved[scale] = (model.embedding.weight.detach() - start).norm().item()
+    assert moved[0.01] < 0.05 * moved[1.0]
