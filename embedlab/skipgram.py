@@ -62,6 +62,8 @@ class SkipGramConfig:
             raise ValueError(f"workers must be 1 or 2, got {self.workers!r}")
         if not 0 < self.sample:
             raise ValueError(f"sample must be > 0, got {self.sample!r}")
+        if not 0 < self.noise_power:
+            raise ValueError(f"noise_power must be > 0, got {self.noise_power!r}")
         if not 0 < self.min_lr <= self.lr:
             raise ValueError(f"need 0 < min_lr <= lr, got min_lr={self.min_lr!r}, lr={self.lr!r}")
 
@@ -399,7 +401,7 @@ def batch_grads(
     b, n = contexts.shape
     d = in_w.shape[1]
     context_vecs = in_w.index_select(0, contexts.reshape(-1)).view(b, n, d)  # (B*n,) -> (B, n, D)
-    target_vecs = out_w.index_select(0, targets.reshape(-1)).view(b, -1, d)  # (B*(1+K),) -> (B, 1+K, D)
+    target_vecs = out_w.index_select(0, targets.reshape(-1)).view(b, targets.shape[1], d)  # (B*(1+K),) -> (B, 1+K, D)
     return sgns_grads(context_vecs, target_vecs, weights)
 
 
@@ -432,7 +434,7 @@ def sgd_step(
         lr: the learning rate.
         pool: an executor with at least one thread, or None to do everything in this thread.
     """
-    if pool is None:
+    if pool is None or contexts.shape[0] < 2:
         loss, grad_context, grad_target = batch_grads(in_w, out_w, contexts, targets, weights)
         _add_rows(in_w, [contexts], [grad_context], lr)
         _add_rows(out_w, [targets], [grad_target], lr)
