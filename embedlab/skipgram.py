@@ -151,13 +151,13 @@ def noise_table(noise: torch.Tensor, size: int = 10_000_000) -> torch.Tensor:
         raise ValueError(f"size must be an int >= len(noise) = {noise.numel()}, got {size!r}")
     ends = torch.round(torch.cumsum(noise, dim=0) * size).to(torch.long)  # (V,)
     slots = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long))  # (V,) slots per word
-    return torch.repeat_interleave(torch.arange(noise.numel()), slots)  # (size,)
+    return torch.repeat_interleave(torch.arange(noise.numel(), dtype=torch.int32), slots)  # (size,) int32: half the memory
 
 
 def sample_noise(table: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
-    """Draw noise ids of ``shape`` from a :func:`noise_table` with uniform slots."""
+    """Draw noise ids (int64) of ``shape`` from a :func:`noise_table` with uniform slots."""
     slots = torch.randint(0, table.numel(), tuple(shape), generator=generator)
-    return table[slots]
+    return table[slots].long()
 
 
 def subsample(
@@ -167,14 +167,37 @@ def subsample(
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Drop each running word with probability ``1 - keep[word]``; returns the kept (ids, sentence ids)."""
-    if token_ids.shape != sentence_ids.shape or token_ids.dim() != 1:
-        raise ValueError(
-            f"token_ids and sentence_ids must be 1-D of one shape, got {tuple(token_ids.shape)} "
-            f"and {tuple(sentence_ids.shape)}"
-        )
+    _check_corpus(token_ids, sentence_ids)
     uniform = torch.rand(token_ids.shape, generator=generator, dtype=torch.float64)  # (N,)
     kept = uniform < keep[token_ids]  # (N,)
     return token_ids[kept], sentence_ids[kept]
+
+
+def window_slots(
+    token_ids: torch.Tensor,
+    sentence_ids: torch.Tensor,
+    centres: torch.Tensor,
+    reach: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The words at offsets -reach..-1, 1..reach around some positions of the corpus.
+
+    Args:
+        token_ids: (N,) ids of the corpus.
+        sentence_ids: (N,) sentence of each word; a window never crosses a sentence.
+        centres: (R,) positions of the centre words.
+        reach: how far the window reaches on each side (>= 1).
+
+    Returns:
+        contexts: (R, 2 * reach) ids at each offset (any id where the slot is unused).
+        context_mask: (R, 2 * reach) bool, True where the slot holds a word of the same sentence.
+    """
+    n = token_ids.numel()
+    offsets = torch.cat([torch.arange(-reach, 0), torch.arange(1, reach + 1)])  # (2r,)
+    positions = centres.unsqueeze(1) + offsets  # (R, 2r)
+    inside = (positions >= 0) & (positions < n)  # (R, 2r)
+    positions = positions.clamp(0, max(n - 1, 0))
+    same_sentence = sentence_ids[positions] == sentence_ids[centres].unsqueeze(1)  # (R, 2r)
+    return token_ids[positions], inside & same_sentence
 
 
 def context_windows(
@@ -199,22 +222,23 @@ def context_windows(
         context_mask: (N, 2 * window) bool, True where the slot is a real context word.
         reach: (N,) int64, each centre's reach.
     """
+    _check_corpus(token_ids, sentence_ids)
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be an int >= 1, got {window!r}")
+    n = token_ids.numel()
+    reach = torch.randint(1, window + 1, (n,), generator=generator)  # (N,)
+    contexts, context_mask = window_slots(token_ids, sentence_ids, torch.arange(n), window)  # (N, 2W)
+    offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)])  # (2W,)
+    near_enough = offsets.abs() <= reach.unsqueeze(1)  # (N, 2W)
+    return token_ids, contexts, context_mask & near_enough, reach
+
+
+def _check_corpus(token_ids: torch.Tensor, sentence_ids: torch.Tensor) -> None:
     if token_ids.shape != sentence_ids.shape or token_ids.dim() != 1:
         raise ValueError(
             f"token_ids and sentence_ids must be 1-D of one shape, got {tuple(token_ids.shape)} "
             f"and {tuple(sentence_ids.shape)}"
         )
-    n = token_ids.numel()
-    reach = torch.randint(1, window + 1, (n,), generator=generator)  # (N,)
-    offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)])  # (2W,)
-    positions = torch.arange(n).unsqueeze(1) + offsets  # (N, 2W)
-    inside = (positions >= 0) & (positions < n)  # (N, 2W)
-    positions = positions.clamp(0, max(n - 1, 0))
-    same_sentence = sentence_ids[positions] == sentence_ids.unsqueeze(1)  # (N, 2W)
-    near_enough = offsets.abs() <= reach.unsqueeze(1)  # (N, 2W)
-    return token_ids, token_ids[positions], inside & same_sentence & near_enough, reach
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,23 +385,20 @@ def epoch_batches(
         a list of (contexts (B, 2r), targets (B, 1+K), weights (B, 2r, 1+K)) in training order.
     """
     ids, sents = subsample(token_ids, sentence_ids, keep, generator)
-    centres, contexts, mask, reach = context_windows(ids, sents, config.window, generator)
-    noise_ids = sample_noise(table, (centres.numel(), config.negatives), generator)  # (N, K)
-    targets = torch.cat([centres.unsqueeze(1), noise_ids], dim=1)  # (N, 1+K)
-    not_centre = targets != centres.unsqueeze(1)  # (N, 1+K): noise equal to the centre is skipped
-    not_centre[:, 0] = True
-    w = config.window
+    reach = torch.randint(1, config.window + 1, (ids.numel(),), generator=generator)  # (N,) as context_windows
+    noise_ids = sample_noise(table, (ids.numel(), config.negatives), generator)  # (N, K)
     batches = []
-    for r in range(1, w + 1):
-        rows = torch.nonzero(reach == r).squeeze(1)  # (N_r,)
-        group_contexts = contexts[rows, w - r:w + r]  # (N_r, 2r)
-        group_weights = mask[rows, w - r:w + r].unsqueeze(2) & not_centre[rows].unsqueeze(1)  # (N_r, 2r, 1+K)
-        group_weights = group_weights.to(torch.float32)
-        group_targets = targets[rows]  # (N_r, 1+K)
+    for r in range(1, config.window + 1):
+        rows = torch.nonzero(reach == r).squeeze(1)  # (N_r,) centres of reach r
+        contexts, context_mask = window_slots(ids, sents, rows, r)  # (N_r, 2r)
+        targets = torch.cat([ids[rows].unsqueeze(1), noise_ids[rows]], dim=1)  # (N_r, 1+K)
+        usable = targets != targets[:, :1]  # (N_r, 1+K): noise equal to the centre is skipped
+        usable[:, 0] = True
+        weights = (context_mask.unsqueeze(2) & usable.unsqueeze(1)).to(torch.float32)  # (N_r, 2r, 1+K)
         size = max(1, config.batch_pairs // (2 * r))
         for start in range(0, rows.numel(), size):
             end = start + size
-            batches.append((group_contexts[start:end], group_targets[start:end], group_weights[start:end]))
+            batches.append((contexts[start:end], targets[start:end], weights[start:end]))
     order = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in order]
 

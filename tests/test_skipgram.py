@@ -137,7 +137,7 @@ def test_keep_probs_and_noise_reject_bad_parameters():
 def test_noise_table_shares_match_the_distribution():
     noise = sg.noise_distribution(torch.tensor([0.0, 5.0, 50.0, 500.0, 1.0]))
     table = sg.noise_table(noise, size=100_000)
-    assert table.shape == (100_000,) and table.dtype == torch.long
+    assert table.shape == (100_000,) and table.dtype == torch.int32
     shares = torch.bincount(table, minlength=5).double() / table.numel()
     assert (shares - noise).abs().max() <= 1.0 / 100_000
     assert shares[0] == 0
@@ -186,6 +186,14 @@ def test_context_windows_match_a_loop(window):
             assert bool(mask[i, slot]) == real
             if real:
                 assert contexts[i, slot] == token_ids[j]
+
+
+def test_window_slots():
+    token_ids = torch.tensor([10, 11, 12, 13, 14])
+    sentence_ids = torch.tensor([0, 0, 0, 1, 1])
+    contexts, mask = sg.window_slots(token_ids, sentence_ids, torch.tensor([0, 2, 3]), 2)
+    assert mask.tolist() == [[False, False, True, True], [True, True, False, False], [False, False, True, False]]
+    assert contexts[mask].tolist() == [11, 12, 10, 11, 14]
 
 
 def test_context_windows_reach_is_uniform():
