@@ -502,7 +502,8 @@ def train(
     in_w = model.in_emb.weight.data  # (V, D), updated in place
     out_w = model.out_emb.weight.data  # (V, D), updated in place
     result = TrainedSkipGram(vocab, model, config)
-    bar = tqdm(total=config.epochs, desc="skip-gram", unit="epoch", disable=not progress or None)
+    switch = {} if progress else {"disable": True}  # when shown, TQDM_DISABLE=1 can still hide it
+    bar = tqdm(total=config.epochs, desc="skip-gram", unit="epoch", **switch)
     with _own_threads(config.workers) as pool:
         for epoch in range(config.epochs):
             loss, pairs = _train_epoch(
