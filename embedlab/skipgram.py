@@ -145,13 +145,16 @@ def noise_table(noise: torch.Tensor, size: int = 10_000_000) -> torch.Tensor:
         noise: (V,) probabilities.
         size: number of slots.
     """
+    if not isinstance(noise, torch.Tensor):
+        raise TypeError(f"noise must be a torch.Tensor, got {type(noise).__name__}")
     if noise.dim() != 1 or (noise < 0).any() or not math.isclose(float(noise.sum()), 1.0, rel_tol=1e-6):
         raise ValueError("noise must be a 1-D tensor of non-negative probabilities summing to 1")
     if isinstance(size, bool) or not isinstance(size, int) or size < noise.numel():
         raise ValueError(f"size must be an int >= len(noise) = {noise.numel()}, got {size!r}")
     ends = torch.round(torch.cumsum(noise, dim=0) * size).to(torch.long)  # (V,)
     slots = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long))  # (V,) slots per word
-    return torch.repeat_interleave(torch.arange(noise.numel(), dtype=torch.int32), slots)  # (size,) int32: half the memory
+    word_ids = torch.arange(noise.numel(), dtype=torch.int32)  # int32: half the memory of int64
+    return torch.repeat_interleave(word_ids, slots)  # (size,)
 
 
 def sample_noise(table: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
@@ -191,6 +194,11 @@ def window_slots(
         contexts: (R, 2 * reach) ids at each offset (any id where the slot is unused).
         context_mask: (R, 2 * reach) bool, True where the slot holds a word of the same sentence.
     """
+    _check_corpus(token_ids, sentence_ids)
+    if isinstance(reach, bool) or not isinstance(reach, int) or reach < 1:
+        raise ValueError(f"reach must be an int >= 1, got {reach!r}")
+    if centres.dim() != 1:
+        raise ValueError(f"centres must be 1-D (R,), got shape {tuple(centres.shape)}")
     n = token_ids.numel()
     offsets = torch.cat([torch.arange(-reach, 0), torch.arange(1, reach + 1)])  # (2r,)
     positions = centres.unsqueeze(1) + offsets  # (R, 2r)
@@ -385,7 +393,7 @@ def epoch_batches(
         a list of (contexts (B, 2r), targets (B, 1+K), weights (B, 2r, 1+K)) in training order.
     """
     ids, sents = subsample(token_ids, sentence_ids, keep, generator)
-    reach = torch.randint(1, config.window + 1, (ids.numel(),), generator=generator)  # (N,) as context_windows
+    reach = torch.randint(1, config.window + 1, (ids.numel(),), generator=generator)  # (N,), as context_windows
     noise_ids = sample_noise(table, (ids.numel(), config.negatives), generator)  # (N, K)
     batches = []
     for r in range(1, config.window + 1):
@@ -422,7 +430,7 @@ def batch_grads(
     b, n = contexts.shape
     d = in_w.shape[1]
     context_vecs = in_w.index_select(0, contexts.reshape(-1)).view(b, n, d)  # (B*n,) -> (B, n, D)
-    target_vecs = out_w.index_select(0, targets.reshape(-1)).view(b, targets.shape[1], d)  # (B*(1+K),) -> (B, 1+K, D)
+    target_vecs = out_w.index_select(0, targets.reshape(-1)).view(b, targets.shape[1], d)  # -> (B, 1+K, D)
     return sgns_grads(context_vecs, target_vecs, weights)
 
 
@@ -483,7 +491,8 @@ def train(
     Args:
         sentences: sentences of words.
         config: the settings.
-        vocab: the vocabulary to use; by default built from ``sentences`` with ``config.min_count``.
+        vocab: the vocabulary to use, made by ``Vocab.build`` (its counts drive subsampling and
+            the noise); by default built from ``sentences`` with ``config.min_count``.
         progress: show a tqdm progress bar (it honours ``TQDM_DISABLE``).
     """
     if not isinstance(config, SkipGramConfig):

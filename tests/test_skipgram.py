@@ -144,6 +144,8 @@ def test_noise_table_shares_match_the_distribution():
 
 
 def test_noise_table_errors():
+    with pytest.raises(TypeError, match="noise must be a torch.Tensor, got list"):
+        sg.noise_table([0.5, 0.5])
     with pytest.raises(ValueError, match="noise must be a 1-D tensor of non-negative probabilities"):
         sg.noise_table(torch.tensor([0.5, 0.6]))
     with pytest.raises(ValueError, match="size must be an int >= len"):
@@ -194,6 +196,12 @@ def test_window_slots():
     contexts, mask = sg.window_slots(token_ids, sentence_ids, torch.tensor([0, 2, 3]), 2)
     assert mask.tolist() == [[False, False, True, True], [True, True, False, False], [False, False, True, False]]
     assert contexts[mask].tolist() == [11, 12, 10, 11, 14]
+    with pytest.raises(ValueError, match="reach must be an int >= 1"):
+        sg.window_slots(token_ids, sentence_ids, torch.tensor([0]), 0)
+    with pytest.raises(ValueError, match=r"centres must be 1-D \(R,\)"):
+        sg.window_slots(token_ids, sentence_ids, torch.tensor([[0]]), 1)
+    with pytest.raises(ValueError, match="token_ids and sentence_ids must be 1-D of one shape"):
+        sg.window_slots(token_ids, sentence_ids[:3], torch.tensor([0]), 1)
 
 
 def test_context_windows_reach_is_uniform():
