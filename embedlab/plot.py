@@ -217,4 +217,51 @@ def labelled_bars(
     ax.set_title(title)
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
+
+
+# Chapter 01 (text to ids): vocabulary coverage.
+
+
+def coverage(
+    curves: Mapping[str, Sequence[float]],
+    marks: Sequence[float] = (0.95, 0.99),
+    title: str = "",
+) -> Figure:
+    """Token coverage against vocabulary size (log x axis), one curve per tokenisation.
+
+    Each curve's first crossing of each mark is drawn as a point labelled with the size.
+
+    Args:
+        curves: name -> coverage of the k most frequent tokens, k = 1, 2, ... (e.g. from
+            ``text.coverage_curve``), each non-decreasing in [0, 1].
+        marks: coverage levels drawn as dashed lines, each in (0, 1].
+    """
+    if not curves:
+        raise ValueError("curves must name at least one curve, got none")
+    for mark in marks:
+        if not 0 < mark <= 1:
+            raise ValueError(f"marks must lie in (0, 1], got {mark!r}")
+    use_cjk_font()
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for name, values in curves.items():
+        values = np.asarray(values, dtype=float)
+        if values.ndim != 1 or values.size == 0 or np.any(np.diff(values) < 0):
+            raise ValueError(f"curve {name!r} must be a non-empty, non-decreasing 1-D sequence")
+        sizes = np.arange(1, values.size + 1)
+        (line,) = ax.plot(sizes, values, label=name)
+        for mark in marks:
+            k = int(np.searchsorted(values, mark)) + 1
+            if k <= values.size:
+                ax.plot([k], [values[k - 1]], marker="o", color=line.get_color())
+                ax.annotate(f"{k:,}", (k, values[k - 1]), textcoords="offset points", xytext=(-6, 5),
+                            ha="right", fontsize=9, color=line.get_color())
+    for mark in marks:
+        ax.axhline(mark, linestyle="--", linewidth=0.8, color="grey")
+    ax.set_xscale("log")
+    ax.set_xlabel("vocabulary size (most frequent types kept, log scale)")
+    ax.set_ylabel("share of running tokens covered")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
     return fig

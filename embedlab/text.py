@@ -183,6 +183,37 @@ def count_tokens(token_lists: Iterable[Sequence[str]]) -> Counter:
     return counts
 
 
+def coverage_curve(token_lists: Iterable[Sequence[str]]) -> torch.Tensor:
+    """Share of running tokens covered by the k most frequent distinct tokens, for k = 1, 2, ...
+
+    Entry ``k - 1`` is the token coverage of a vocabulary of the ``k`` most frequent tokens
+    (``Vocab.build(token_lists, max_size=k + 2)``, the 2 being ``<pad>`` and ``<unk>``).
+
+    Returns:
+        (types,) float64, non-decreasing, ending at 1.
+    """
+    counts = count_tokens(token_lists)
+    if not counts:
+        raise ValueError("token_lists must contain at least one token, got none")
+    ordered = torch.tensor(sorted(counts.values(), reverse=True), dtype=torch.float64)  # (types,)
+    return torch.cumsum(ordered, dim=0) / ordered.sum()
+
+
+def types_for_coverage(curve: torch.Tensor, share: float) -> int:
+    """Smallest number of distinct tokens whose coverage reaches ``share``.
+
+    Args:
+        curve: (types,) a :func:`coverage_curve`.
+        share: the wanted share of running tokens, in (0, 1].
+    """
+    if not isinstance(curve, torch.Tensor) or curve.dim() != 1 or curve.numel() == 0:
+        raise ValueError(f"curve must be a non-empty 1-D tensor, got {type(curve).__name__}")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise ValueError(f"share must be a number in (0, 1], got {share!r}")
+    wanted = torch.tensor([share], dtype=curve.dtype)
+    return int(torch.searchsorted(curve, wanted).clamp_max(curve.numel() - 1)) + 1
+
+
 def _check_id_lists(id_lists: Sequence[Sequence[int]]) -> None:
     if isinstance(id_lists, torch.Tensor) or not isinstance(id_lists, Sequence):
         raise TypeError(f"id_lists must be a list of lists of ints, got {type(id_lists).__name__}")

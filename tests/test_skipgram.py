@@ -1,0 +1,553 @@
+"""Tests of embedlab.skipgram: corpus preparation, the loss and its hand-written gradient, the
+training loop, and the evaluation against gensim's own evaluation code."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from embedlab import skipgram as sg
+from embedlab.text import PAD, UNK, Vocab
+
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+
+
+def random_batch(b: int, n: int, k: int, d: int, seed: int, dtype=torch.float64):
+    generator = torch.Generator().manual_seed(seed)
+    context_vecs = torch.randn(b, n, d, generator=generator, dtype=dtype)
+    target_vecs = torch.randn(b, 1 + k, d, generator=generator, dtype=dtype)
+    weights = (torch.rand(b, n, 1 + k, generator=generator) < 0.8).to(dtype)
+    return context_vecs, target_vecs, weights
+
+
+def reference_loss(context_vecs, target_vecs, weights):
+    """The loss written pair by pair, as in the chapter."""
+    total = 0.0
+    b, n, _ = context_vecs.shape
+    for i in range(b):
+        for j in range(n):
+            v = context_vecs[i, j]
+            total = total - weights[i, j, 0] * F.logsigmoid(target_vecs[i, 0] @ v)
+            for k in range(1, target_vecs.shape[1]):
+                total = total - weights[i, j, k] * F.logsigmoid(-(target_vecs[i, k] @ v))
+    return total
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+
+
+def test_config_defaults_are_word2vecs():
+    config = sg.SkipGramConfig()
+    assert (config.emb_dim, config.window, config.negatives, config.min_count) == (100, 5, 5, 5)
+    assert (config.sample, config.noise_power, config.epochs, config.lr, config.min_lr) == (1e-3, 0.75, 5, 0.025, 1e-4)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("emb_dim", 0, "emb_dim must be an int >= 1"),
+        ("window", 2.5, "window must be an int >= 1"),
+        ("negatives", True, "negatives must be an int >= 1"),
+        ("batch_pairs", -1, "batch_pairs must be an int >= 1"),
+        ("workers", 3, "workers must be 1 or 2"),
+        ("seed", -1, "seed must be an int >= 0"),
+        ("sample", 0.0, "sample must be > 0"),
+        ("noise_power", -1.0, "noise_power must be > 0"),
+        ("min_lr", 0.1, "need 0 < min_lr <= lr"),
+    ],
+)
+def test_config_rejects_bad_values(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        sg.SkipGramConfig(**{field: value})
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus as ids
+
+
+def test_training_corpus_drops_punctuation():
+    with_punctuation = sg.training_corpus(drop_punctuation=False)
+    without = sg.training_corpus()
+    assert len(without) == len(with_punctuation) == 19_484
+    assert sum(map(len, with_punctuation)) == 1_121_447
+    assert sum(map(len, without)) == 948_400
+    assert "，" not in {w for s in without for w in s}
+
+
+def test_encode_corpus_drops_unknown_words():
+    vocab = Vocab.build([["a", "b", "a"]])
+    token_ids, sentence_ids = sg.encode_corpus([["a", "x", "b"], ["<unk>"], ["b"]], vocab)
+    assert token_ids.tolist() == [vocab.stoi["a"], vocab.stoi["b"], vocab.stoi["b"]]
+    assert sentence_ids.tolist() == [0, 0, 2]
+
+
+def test_encode_corpus_errors():
+    vocab = Vocab.build([["a"]])
+    with pytest.raises(TypeError, match=r"sentences\[0\] must be a sequence of words, got a str"):
+        sg.encode_corpus(["a b"], vocab)
+    with pytest.raises(ValueError, match="no word of sentences is in the vocabulary"):
+        sg.encode_corpus([["x", "y"]], vocab)
+
+
+def test_count_vector():
+    vocab = Vocab.build([["a", "b", "a"]])
+    assert sg.count_vector(vocab).tolist() == [0.0, 0.0, 2.0, 1.0]
+
+
+def test_keep_probs_is_word2vecs_formula():
+    counts = torch.tensor([0.0, 900.0, 90.0, 9.0, 1.0], dtype=torch.float64)  # total 1000
+    keep = sg.keep_probs(counts, sample=0.01)  # threshold t * total = 10
+    expected = [1.0] + [min(1.0, (math.sqrt(c / 10) + 1) * 10 / c) for c in (900.0, 90.0, 9.0, 1.0)]
+    torch.testing.assert_close(keep, torch.tensor(expected, dtype=torch.float64))
+    assert keep[1] < keep[2] < 1.0 and keep[3] == keep[4] == 1.0
+
+
+def test_noise_distribution():
+    counts = torch.tensor([0.0, 16.0, 1.0, 0.0, 81.0])
+    noise = sg.noise_distribution(counts, power=0.75)
+    expected = torch.tensor([0.0, 8.0, 1.0, 0.0, 27.0], dtype=torch.float64) / 36
+    torch.testing.assert_close(noise, expected)
+    torch.testing.assert_close(sg.noise_distribution(counts, power=1.0), counts.double() / 98)
+
+
+@pytest.mark.parametrize("function", [lambda c: sg.keep_probs(c, 1e-3), sg.noise_distribution])
+def test_count_functions_reject_bad_counts(function):
+    with pytest.raises(TypeError, match="counts must be a torch.Tensor, got list"):
+        function([1.0, 2.0])
+    with pytest.raises(ValueError, match="counts must be a non-empty 1-D tensor"):
+        function(torch.ones(2, 2))
+    with pytest.raises(ValueError, match="counts must be non-negative"):
+        function(torch.tensor([1.0, -1.0]))
+
+
+def test_keep_probs_and_noise_reject_bad_parameters():
+    with pytest.raises(ValueError, match="sample must be > 0"):
+        sg.keep_probs(torch.ones(3), 0.0)
+    with pytest.raises(ValueError, match="counts must have at least one positive entry"):
+        sg.noise_distribution(torch.zeros(3))
+
+
+def test_noise_table_shares_match_the_distribution():
+    noise = sg.noise_distribution(torch.tensor([0.0, 5.0, 50.0, 500.0, 1.0]))
+    table = sg.noise_table(noise, size=100_000)
+    assert table.shape == (100_000,) and table.dtype == torch.int32
+    shares = torch.bincount(table, minlength=5).double() / table.numel()
+    assert (shares - noise).abs().max() <= 1.0 / 100_000
+    assert shares[0] == 0
+
+
+def test_noise_table_errors():
+    with pytest.raises(TypeError, match="noise must be a torch.Tensor, got list"):
+        sg.noise_table([0.5, 0.5])
+    with pytest.raises(ValueError, match="noise must be a 1-D tensor of non-negative probabilities"):
+        sg.noise_table(torch.tensor([0.5, 0.6]))
+    with pytest.raises(ValueError, match="size must be an int >= len"):
+        sg.noise_table(torch.tensor([0.5, 0.5]), size=1)
+
+
+def test_sample_noise_is_seeded_and_follows_the_table():
+    table = sg.noise_table(torch.tensor([0.0, 0.25, 0.75], dtype=torch.float64), size=1000)
+    first = sg.sample_noise(table, (200, 5), torch.Generator().manual_seed(3))
+    second = sg.sample_noise(table, (200, 5), torch.Generator().manual_seed(3))
+    assert first.shape == (200, 5) and torch.equal(first, second)
+    share = (first == 2).double().mean().item()
+    assert 0.70 < share < 0.80 and not (first == 0).any()
+
+
+def test_subsample():
+    token_ids = torch.tensor([2, 3, 2, 4])
+    sentence_ids = torch.tensor([0, 0, 1, 1])
+    keep = torch.tensor([1.0, 1.0, 1.0, 0.0, 1.0], dtype=torch.float64)  # word 3 always dropped
+    ids, sents = sg.subsample(token_ids, sentence_ids, keep, torch.Generator().manual_seed(0))
+    assert ids.tolist() == [2, 2, 4] and sents.tolist() == [0, 1, 1]
+    with pytest.raises(ValueError, match="token_ids and sentence_ids must be 1-D of one shape"):
+        sg.subsample(token_ids, sentence_ids[:2], keep, torch.Generator())
+
+
+@pytest.mark.parametrize("window", [1, 2, 5])
+def test_context_windows_match_a_loop(window):
+    generator = torch.Generator().manual_seed(window)
+    token_ids = torch.randint(2, 30, (40,), generator=generator)
+    sentence_ids = torch.sort(torch.randint(0, 5, (40,), generator=generator)).values
+    centres, contexts, mask, reach = sg.context_windows(token_ids, sentence_ids, window, generator)
+    assert torch.equal(centres, token_ids)
+    assert contexts.shape == mask.shape == (40, 2 * window)
+    assert reach.min() >= 1 and reach.max() <= window
+    offsets = list(range(-window, 0)) + list(range(1, window + 1))
+    for i in range(40):
+        for slot, d in enumerate(offsets):
+            j = i + d
+            real = 0 <= j < 40 and abs(d) <= reach[i] and sentence_ids[j] == sentence_ids[i]
+            assert bool(mask[i, slot]) == real
+            if real:
+                assert contexts[i, slot] == token_ids[j]
+
+
+def test_window_slots():
+    token_ids = torch.tensor([10, 11, 12, 13, 14])
+    sentence_ids = torch.tensor([0, 0, 0, 1, 1])
+    contexts, mask = sg.window_slots(token_ids, sentence_ids, torch.tensor([0, 2, 3]), 2)
+    assert mask.tolist() == [[False, False, True, True], [True, True, False, False], [False, False, True, False]]
+    assert contexts[mask].tolist() == [11, 12, 10, 11, 14]
+    with pytest.raises(ValueError, match="reach must be an int >= 1"):
+        sg.window_slots(token_ids, sentence_ids, torch.tensor([0]), 0)
+    with pytest.raises(ValueError, match=r"centres must be 1-D \(R,\)"):
+        sg.window_slots(token_ids, sentence_ids, torch.tensor([[0]]), 1)
+    with pytest.raises(ValueError, match="token_ids and sentence_ids must be 1-D of one shape"):
+        sg.window_slots(token_ids, sentence_ids[:3], torch.tensor([0]), 1)
+
+
+def test_context_windows_reach_is_uniform():
+    token_ids = torch.arange(20_000)
+    _, _, _, reach = sg.context_windows(token_ids, torch.zeros(20_000, dtype=torch.long), 4, torch.Generator())
+    shares = torch.bincount(reach, minlength=5)[1:].double() / 20_000
+    assert (shares - 0.25).abs().max() < 0.02
+
+
+def test_context_windows_errors():
+    ids = torch.tensor([2, 3])
+    with pytest.raises(ValueError, match="window must be an int >= 1"):
+        sg.context_windows(ids, torch.zeros(2, dtype=torch.long), 0, torch.Generator())
+    with pytest.raises(ValueError, match="token_ids and sentence_ids must be 1-D of one shape"):
+        sg.context_windows(ids, torch.zeros(3, dtype=torch.long), 2, torch.Generator())
+
+
+# ---------------------------------------------------------------------------------------------
+# The loss and its gradient
+
+
+@pytest.mark.parametrize("b, n, k, d", [(1, 2, 1, 3), (3, 4, 5, 8), (5, 10, 2, 4)])
+def test_sgns_loss_is_the_written_out_formula(b, n, k, d):
+    batch = random_batch(b, n, k, d, seed=b + n)
+    torch.testing.assert_close(sg.sgns_loss(*batch), reference_loss(*batch))
+
+
+@pytest.mark.parametrize("b, n, k, d", [(1, 2, 1, 3), (3, 4, 5, 8), (5, 10, 2, 4)])
+def test_hand_written_gradient_equals_autograd(b, n, k, d):
+    context_vecs, target_vecs, weights = random_batch(b, n, k, d, seed=7 * b + k)
+    context_vecs.requires_grad_(True)
+    target_vecs.requires_grad_(True)
+    loss = sg.sgns_loss(context_vecs, target_vecs, weights)
+    auto_context, auto_target = torch.autograd.grad(loss, (context_vecs, target_vecs))
+    with torch.no_grad():
+        ours_loss, grad_context, grad_target = sg.sgns_grads(context_vecs, target_vecs, weights)
+    torch.testing.assert_close(ours_loss, loss.detach())
+    torch.testing.assert_close(grad_context, auto_context)
+    torch.testing.assert_close(grad_target, auto_target)
+
+
+def test_sgns_loss_passes_gradcheck():
+    context_vecs, target_vecs, weights = random_batch(2, 3, 2, 4, seed=11)
+    context_vecs.requires_grad_(True)
+    target_vecs.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda c, t: sg.sgns_loss(c, t, weights), (context_vecs, target_vecs))
+
+
+def test_zero_weight_slots_get_no_gradient():
+    context_vecs, target_vecs, weights = random_batch(2, 3, 2, 4, seed=5)
+    weights[0, 1] = 0.0
+    _, grad_context, _ = sg.sgns_grads(context_vecs, target_vecs, weights)
+    assert torch.equal(grad_context[0, 1], torch.zeros(4, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("function", [sg.sgns_loss, sg.sgns_grads])
+def test_batch_shape_errors(function):
+    c, t, w = random_batch(2, 3, 2, 4, seed=0)
+    with pytest.raises(ValueError, match="context_vecs and target_vecs must be 3-D"):
+        function(c[0], t, w)
+    with pytest.raises(ValueError, match="target_vecs must be"):
+        function(c, t[:, :, :3], w)
+    with pytest.raises(ValueError, match="target_vecs must be"):
+        function(c, t[:, :1], w[..., :1])
+    with pytest.raises(ValueError, match="weights must be"):
+        function(c, t, w[:, :2])
+
+
+# ---------------------------------------------------------------------------------------------
+# The model and one SGD step
+
+
+def test_skipgram_starts_like_word2vec():
+    model = sg.SkipGram(50, 8, seed=1)
+    assert model.in_emb.weight.abs().max() <= 0.5 / 8
+    assert model.in_emb.weight.std() > 0.01
+    assert torch.equal(model.out_emb.weight, torch.zeros(50, 8))
+    assert torch.equal(sg.SkipGram(50, 8, seed=1).in_emb.weight, model.in_emb.weight)
+    assert not torch.equal(sg.SkipGram(50, 8, seed=2).in_emb.weight, model.in_emb.weight)
+    with pytest.raises(ValueError, match="vocab_size must be an int >= 1"):
+        sg.SkipGram(0, 8)
+    with pytest.raises(ValueError, match="emb_dim must be an int >= 1"):
+        sg.SkipGram(5, 2.0)
+
+
+def small_step_inputs(seed: int):
+    generator = torch.Generator().manual_seed(seed)
+    model = sg.SkipGram(20, 6, seed=seed).double()
+    with torch.no_grad():
+        model.out_emb.weight.normal_(generator=generator)  # not zero, so both tables get gradient
+    contexts = torch.randint(2, 20, (7, 4), generator=generator)
+    targets = torch.randint(2, 20, (7, 3), generator=generator)  # repeats on purpose
+    weights = (torch.rand(7, 4, 3, generator=generator) < 0.8).double()
+    return model, contexts, targets, weights
+
+
+@pytest.mark.parametrize("threads", [0, 1])
+def test_sgd_step_equals_autograd_and_torch_sgd(threads):
+    model, contexts, targets, weights = small_step_inputs(seed=4)
+    reference = sg.SkipGram(20, 6).double()
+    reference.load_state_dict(model.state_dict())
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.05)
+    loss = reference(contexts, targets, weights)
+    loss.backward()
+    optimizer.step()
+    pool = ThreadPoolExecutor(threads) if threads else None
+    ours = sg.sgd_step(model.in_emb.weight.data, model.out_emb.weight.data, contexts, targets, weights, 0.05, pool)
+    torch.testing.assert_close(ours, loss.detach())
+    torch.testing.assert_close(model.in_emb.weight, reference.in_emb.weight)
+    torch.testing.assert_close(model.out_emb.weight, reference.out_emb.weight)
+
+
+def test_batch_grads_looks_up_the_rows():
+    model, contexts, targets, weights = small_step_inputs(seed=2)
+    in_w, out_w = model.in_emb.weight.data, model.out_emb.weight.data
+    loss, grad_context, grad_target = sg.batch_grads(in_w, out_w, contexts, targets, weights)
+    expected = sg.sgns_grads(in_w[contexts], out_w[targets], weights)
+    for ours, theirs in zip((loss, grad_context, grad_target), expected):
+        torch.testing.assert_close(ours, theirs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches and training
+
+
+def toy_corpus(sentences: int = 400, seed: int = 0) -> list[list[str]]:
+    """Two topics that never share a sentence: animals and fruit, with a shared filler word."""
+    generator = torch.Generator().manual_seed(seed)
+    topics = [[f"animal{i}" for i in range(6)], [f"fruit{i}" for i in range(6)]]
+    corpus = []
+    for s in range(sentences):
+        words = topics[s % 2]
+        picks = torch.randint(0, len(words), (8,), generator=generator).tolist()
+        corpus.append([words[p] if p % 3 else "the" for p in picks] + [words[picks[0]]])
+    return corpus
+
+
+TOY_CONFIG = sg.SkipGramConfig(emb_dim=16, window=3, negatives=3, min_count=1, epochs=3, batch_pairs=64)
+
+
+def test_epoch_batches_cover_every_pair_once():
+    corpus = toy_corpus(40)
+    vocab = Vocab.build(corpus)
+    token_ids, sentence_ids = sg.encode_corpus(corpus, vocab)
+    counts = sg.count_vector(vocab)
+    keep = torch.ones(len(vocab), dtype=torch.float64)  # no subsampling: every word is a centre
+    table = sg.noise_table(sg.noise_distribution(counts), size=10_000)
+    batches = sg.epoch_batches(token_ids, sentence_ids, keep, table, TOY_CONFIG, torch.Generator().manual_seed(0))
+    replay = torch.Generator().manual_seed(0)  # the same draws as epoch_batches makes, in order
+    ids, sents = sg.subsample(token_ids, sentence_ids, keep, replay)
+    centres, contexts_all, mask, _ = sg.context_windows(ids, sents, 3, replay)
+    expected = Counter((int(centres[i]), int(contexts_all[i, j])) for i, j in mask.nonzero().tolist())
+    seen = Counter()
+    for contexts, targets, weights in batches:
+        b, n = contexts.shape
+        assert n % 2 == 0 and n <= 6 and targets.shape == (b, 4) and weights.shape == (b, n, 4)
+        assert b * n <= TOY_CONFIG.batch_pairs
+        noise_is_centre = targets[:, 1:] == targets[:, :1]  # (B, K)
+        assert (weights[:, :, 1:][noise_is_centre.unsqueeze(1).expand(b, n, 3)] == 0).all()
+        for i in range(b):
+            for j in range(n):
+                if weights[i, j, 0]:
+                    seen[(int(targets[i, 0]), int(contexts[i, j]))] += 1
+    assert seen == expected
+
+
+def test_train_is_deterministic_and_learns_the_topics():
+    corpus = toy_corpus()
+    first = sg.train(corpus, TOY_CONFIG, progress=False)
+    second = sg.train(corpus, TOY_CONFIG, progress=False)
+    assert torch.equal(first.vectors, second.vectors)
+    assert first.epoch_losses == second.epoch_losses and len(first.epoch_losses) == 3
+    assert first.epoch_losses[-1] < first.epoch_losses[0]
+    assert all(p > 0 for p in first.pairs_per_epoch)
+    other = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "seed": 1}), progress=False)
+    assert not torch.equal(first.vectors, other.vectors)
+    same_topic = sg.cosine(first.vectors, first.vocab, "animal1", "animal2")
+    other_topic = sg.cosine(first.vectors, first.vocab, "animal1", "fruit2")
+    assert same_topic > other_topic + 0.3
+    neighbours = [w for w, _ in sg.nearest(first.vectors, first.vocab, "fruit0", k=5)]
+    assert not any(w.startswith("animal") for w in neighbours)  # the filler "the" may be among them
+
+
+def test_one_and_two_workers_agree_to_rounding():
+    corpus = toy_corpus(100)
+    one = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "workers": 1}), progress=False)
+    two = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "workers": 2}), progress=False)
+    torch.testing.assert_close(one.vectors, two.vectors, rtol=1e-4, atol=1e-5)
+
+
+def test_train_leaves_torch_threads_as_they_were():
+    before = torch.get_num_threads()
+    sg.train(toy_corpus(20), TOY_CONFIG, progress=False)
+    assert torch.get_num_threads() == before
+
+
+def test_train_errors():
+    with pytest.raises(TypeError, match="config must be a SkipGramConfig, got dict"):
+        sg.train(toy_corpus(10), {"epochs": 1})
+    with pytest.raises(ValueError, match="the vocabulary is empty"):
+        sg.train([["a", "b"]], sg.SkipGramConfig(min_count=5), progress=False)
+
+
+def test_train_with_a_given_vocabulary():
+    corpus = toy_corpus(60)
+    vocab = Vocab.build(corpus, max_size=6)
+    result = sg.train(corpus, TOY_CONFIG, vocab=vocab, progress=False)
+    assert result.vocab is vocab and result.vectors.shape == (6, 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inspecting vectors
+
+
+def tiny_space():
+    vocab = sg.vocab_from_words(["king", "queen", "man", "woman", "apple"])
+    vectors = torch.tensor(
+        [
+            [9.0, 9.0, 9.0],  # <pad>: would win every search if it were not left out
+            [9.0, 9.0, 8.0],  # <unk>
+            [1.0, 1.0, 0.0],  # king = royal + male
+            [1.0, 0.0, 1.0],  # queen = royal + female
+            [0.0, 1.0, 0.0],  # man
+            [0.0, 0.0, 1.0],  # woman
+            [-1.0, 0.2, 0.2],  # apple
+        ]
+    )
+    return vectors, vocab
+
+
+def test_vocab_from_words_keeps_the_order():
+    vocab = sg.vocab_from_words(["b", "a"])
+    assert vocab.itos == [PAD, UNK, "b", "a"]
+
+
+def test_nearest_analogy_and_cosine():
+    vectors, vocab = tiny_space()
+    assert [w for w, _ in sg.nearest(vectors, vocab, "king", k=2)] == ["man", "queen"]
+    assert sg.nearest(vectors, vocab, "king", k=1)[0][1] == pytest.approx(1 / math.sqrt(2))
+    assert sg.analogy(vectors, vocab, "man", "king", "woman")[0][0] == "queen"
+    assert sg.cosine(vectors, vocab, "man", "woman") == pytest.approx(0.0)
+
+
+def test_inspection_errors():
+    vectors, vocab = tiny_space()
+    with pytest.raises(KeyError, match="word 'prince' is not in the vocabulary"):
+        sg.nearest(vectors, vocab, "prince")
+    with pytest.raises(KeyError, match="c '<unk>' is not in the vocabulary"):
+        sg.analogy(vectors, vocab, "man", "king", "<unk>")
+    with pytest.raises(TypeError, match="word1 must be a str, got int"):
+        sg.cosine(vectors, vocab, 3, "man")
+    with pytest.raises(ValueError, match="vectors must be 2-D"):
+        sg.normalize_rows(torch.ones(3))
+
+
+# ---------------------------------------------------------------------------------------------
+# The evaluation set
+
+
+def test_evaluation_files_load():
+    pairs = sg.load_word_pairs(DATA / "zh_word_similarity.tsv")
+    analogies = sg.load_analogies(DATA / "zh_analogy_pairs.tsv")
+    assert len(pairs) == 98 and all(0 <= p.score <= 10 for p in pairs)
+    assert len({(p.word1, p.word2) for p in pairs}) == 98
+    relations = Counter(q.relation for q in analogies)
+    assert relations == {
+        "capital-country": 22 * 21, "province-capital": 25 * 24, "country-currency": 9 * 8,
+        "male-female": 12 * 11, "leader-country": 15 * 14,
+    }
+
+
+def test_every_evaluation_word_occurs_at_least_ten_times():
+    counts = Counter(w for s in sg.training_corpus() for w in s)
+    pairs = sg.load_word_pairs(DATA / "zh_word_similarity.tsv")
+    analogies = sg.load_analogies(DATA / "zh_analogy_pairs.tsv")
+    words = {w for p in pairs for w in (p.word1, p.word2)} | {w for q in analogies for w in (q.a, q.b, q.c, q.d)}
+    assert min(counts[w] for w in words) >= 10
+
+
+def test_analogies_from_pairs():
+    questions = sg.analogies_from_pairs([("r", "a", "A"), ("r", "b", "B"), ("s", "x", "X"), ("r", "c", "C")])
+    assert len(questions) == 6
+    assert questions[0] == sg.Analogy("r", "a", "A", "b", "B")
+    assert sg.Analogy("r", "c", "C", "a", "A") in questions
+    assert all(q.relation == "r" for q in questions)
+
+
+def test_loaders_report_missing_columns(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("first\tsecond\nx\ty\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"must have the columns \['word1', 'word2', 'score'\]"):
+        sg.load_word_pairs(path)
+    with pytest.raises(ValueError, match=r"must have the columns \['relation', 'x', 'y'\]"):
+        sg.load_analogies(path)
+
+
+def test_evaluate_equals_gensims_own_evaluation(tmp_path):
+    from gensim.models import KeyedVectors
+
+    pairs = sg.load_word_pairs(DATA / "zh_word_similarity.tsv")
+    analogies = sg.load_analogies(DATA / "zh_analogy_pairs.tsv")
+    words = sorted({w for p in pairs for w in (p.word1, p.word2)} | {w for q in analogies for w in (q.a, q.b)})
+    words = [w for w in words if w != "海口"]  # one word left out: both must skip its items
+    vectors = torch.randn(len(words), 10, generator=torch.Generator().manual_seed(0))
+    # Push each relation's (x, y) offsets towards one direction, so that some analogies are right.
+    relation_dirs = {r: torch.randn(10, generator=torch.Generator().manual_seed(i)) for i, r in
+                     enumerate(sorted({q.relation for q in analogies}))}
+    for q in analogies:
+        if q.b in words and q.a in words:
+            vectors[words.index(q.b)] = vectors[words.index(q.a)] * 0.3 + relation_dirs[q.relation]
+    ours = sg.evaluate(torch.cat([torch.zeros(2, 10), vectors]), sg.vocab_from_words(words), pairs, analogies)
+
+    keyed = KeyedVectors(vector_size=10)
+    keyed.add_vectors(words, vectors.numpy())
+    pair_file = tmp_path / "pairs.tsv"
+    pair_file.write_text("".join(f"{p.word1}\t{p.word2}\t{p.score}\n" for p in pairs), encoding="utf-8")
+    _, (spearman, _), oov = keyed.evaluate_word_pairs(pair_file, delimiter="\t")
+    analogy_file = tmp_path / "analogies.txt"
+    lines, relation = [], None
+    for q in analogies:
+        if q.relation != relation:
+            relation = q.relation
+            lines.append(f": {relation}")
+        lines.append(f"{q.a} {q.b} {q.c} {q.d}")
+    analogy_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    accuracy, sections = keyed.evaluate_word_analogies(analogy_file)
+
+    assert ours.spearman == pytest.approx(spearman, abs=1e-9)
+    assert ours.pairs_used == round(len(pairs) * (1 - oov / 100))
+    assert ours.analogy_top1 == pytest.approx(accuracy, abs=1e-12)
+    assert 0.05 < ours.analogy_top1 < 0.95
+    total = next(s for s in sections if s["section"] == "Total accuracy")
+    assert ours.analogies_used == len(total["correct"]) + len(total["incorrect"])
+    for section in sections[:-1]:
+        n = len(section["correct"]) + len(section["incorrect"])
+        assert ours.by_relation[section["section"]] == pytest.approx(len(section["correct"]) / n)
+    assert ours.analogy_top1 <= ours.analogy_top5 <= 1
+
+
+def test_evaluate_errors():
+    vectors, vocab = tiny_space()
+    analogies = [sg.Analogy("r", "man", "king", "woman", "queen")]
+    pairs = [sg.WordPair("king", "queen", 8.0), sg.WordPair("man", "woman", 7.0)]
+    with pytest.raises(ValueError, match="need at least 2 word pairs inside the vocabulary"):
+        sg.evaluate(vectors, vocab, pairs[:1] + [sg.WordPair("x", "y", 1.0)], analogies)
+    with pytest.raises(ValueError, match="no analogy has all four words inside the vocabulary"):
+        sg.evaluate(vectors, vocab, pairs, [sg.Analogy("r", "man", "king", "woman", "princess")])
+    scores = sg.evaluate(vectors, vocab, pairs, analogies)
+    assert scores.analogy_top1 == 1.0 and scores.analogies_used == 1 and scores.pairs_used == 2
