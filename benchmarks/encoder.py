@@ -6,12 +6,15 @@ character vectors. Models, all trained on the same reviews and tested on the sam
 
 * ``encoder_pre_norm``: ``embedlab.encoder.EncoderClassifier``, one pre-norm block (the chapter's);
 * ``encoder_post_norm``: the same with post-norm, to measure the choice;
-* ``pooling``: the same embeddings, masked mean pooling, a linear head;
+* ``pooling_mean``, ``pooling_max``, ``pooling_attention``: chapter 05's
+  ``embedlab.pooling.PoolingClassifier`` on the same embeddings, each pooling;
 * ``tfidf_logreg``: scikit-learn's TF-IDF of character 1-2 grams of the same 48 characters,
   then logistic regression (default C = 1).
 
-Two sizes: ``chapter`` is exactly what the notebook trains live (the first 4,000 training reviews),
-``full`` uses all 13,891. For each model: test accuracy, parameters, training seconds.
+Every neural model is trained with ``embedlab.train.fit`` (AdamW without weight decay, the
+validation split checked after each epoch, the best epoch's weights kept). Two sizes: ``chapter``
+is exactly what the notebook trains live (the first 4,000 training reviews), ``full`` uses all
+13,891. For each model: test accuracy, parameters, training seconds (validation passes included).
 One CPU thread (as ``device.setup`` sets). Other processes shared the machine: absolute times
 are inflated, ratios within one run are comparable.
 
@@ -36,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository's own embedlab, also without `pip install -e .`
 
-from embedlab import _standin, corpora, device, encoder, pretrained, text  # noqa: E402
+from embedlab import corpora, device, encoder, pooling, pretrained, text, train  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SIZES = {"chapter": 4000, "full": None}  # training reviews used (None: all)
@@ -58,67 +61,65 @@ SETTINGS = {
 def run_size(name: str, limit: int | None, lac) -> dict:
     s = SETTINGS
     split = corpora.reviews()
-    train = split.train[:limit] if limit else split.train
-    train_tokens = [text.tokenize_zh_chars(r.text)[: s["max_len"]] for r in train]
-    test_tokens = [text.tokenize_zh_chars(r.text)[: s["max_len"]] for r in split.test]
-    cut = ["".join(t) for t in train_tokens]  # the same characters, for TF-IDF
-    test_cut = ["".join(t) for t in test_tokens]
-    vocab = text.Vocab.build(train_tokens, min_freq=s["min_freq"])
+    train_reviews = split.train[:limit] if limit else split.train
+    tokens = {part: [text.tokenize_zh_chars(r.text)[: s["max_len"]] for r in reviews]
+              for part, reviews in (("train", train_reviews), ("val", split.val), ("test", split.test))}
+    labels = {"train": [r.label for r in train_reviews], "val": [r.label for r in split.val],
+              "test": [r.label for r in split.test]}
+    vocab = text.Vocab.build(tokens["train"], min_freq=s["min_freq"])
     matrix, _ = pretrained.build_embedding_matrix(vocab, lac.tokens, lac.vectors)
-    train_ids, train_mask = text.pad_batch([vocab.encode(t) for t in train_tokens], max_len=s["max_len"])
-    test_ids, test_mask = text.pad_batch([vocab.encode(t) for t in test_tokens], max_len=s["max_len"])
-    y_train = torch.tensor([r.label for r in train])
-    y_test = torch.tensor([r.label for r in split.test])
+    examples = {part: [(vocab.encode(t), y) for t, y in zip(tokens[part], labels[part])] for part in tokens}
+    collate = train.PadCollate(max_len=s["max_len"])
     rows = {}
+
+    def run(model_name: str, model, epochs: int, lr: float):
+        config = train.TrainConfig(epochs=epochs, batch_size=s["batch_size"], lr=lr, patience=0, seed=0,
+                                   progress=False)
+        start = time.perf_counter()
+        history = train.fit(model, examples["train"], examples["val"], collate, config)
+        seconds = time.perf_counter() - start
+        rows[model_name] = {
+            "parameters": encoder.count_parameters(model),
+            "epochs": epochs,
+            "best_epoch": history.best_epoch,
+            "train_seconds": seconds,
+            "test_accuracy": train.evaluate(model, examples["test"], collate).accuracy,
+        }
+
     for norm_first in (True, False):
         config = encoder.EncoderConfig(
             vocab_size=len(vocab), emb_dim=s["emb_dim"], num_heads=s["num_heads"], ffn_dim=s["ffn_dim"],
             num_layers=s["num_layers"], max_len=s["max_len"], norm_first=norm_first,
         )
-        torch.manual_seed(0)
+        device.seed_everything(0)
         model = encoder.EncoderClassifier(config)
         with torch.no_grad():
             model.token_embedding.weight.copy_(matrix)
-        optimizer = torch.optim.Adam(model.parameters(), lr=s["encoder_lr"])
-        start = time.perf_counter()
-        _standin.fit(model, (train_ids, train_mask), y_train, optimizer, s["encoder_epochs"], s["batch_size"])
-        seconds = time.perf_counter() - start
-        rows["encoder_pre_norm" if norm_first else "encoder_post_norm"] = {
-            "parameters": encoder.count_parameters(model),
-            "epochs": s["encoder_epochs"],
-            "train_seconds": seconds,
-            "test_accuracy": _standin.accuracy(model, (test_ids, test_mask), y_test),
-        }
-    torch.manual_seed(0)
-    pool = _standin.MeanPoolClassifier(matrix)
-    optimizer = torch.optim.Adam(pool.parameters(), lr=s["pooling_lr"])
+        run("encoder_pre_norm" if norm_first else "encoder_post_norm", model, s["encoder_epochs"], s["encoder_lr"])
+    for pooling_name in ("mean", "max", "attention"):
+        model = pooling.PoolingClassifier(len(vocab), s["emb_dim"], 2, pooling=pooling_name, pretrained=matrix, seed=0)
+        run(f"pooling_{pooling_name}", model, s["pooling_epochs"], s["pooling_lr"])
     start = time.perf_counter()
-    _standin.fit(pool, (train_ids, train_mask), y_train, optimizer, s["pooling_epochs"], s["batch_size"])
-    seconds = time.perf_counter() - start
-    rows["pooling"] = {
-        "parameters": encoder.count_parameters(pool),
-        "epochs": s["pooling_epochs"],
-        "train_seconds": seconds,
-        "test_accuracy": _standin.accuracy(pool, (test_ids, test_mask), y_test),
-    }
-    start = time.perf_counter()
+    train_text = ["".join(t) for t in tokens["train"]]  # the same characters, for TF-IDF
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2))
-    features = vectorizer.fit_transform(cut)
-    logreg = LogisticRegression(max_iter=1000).fit(features, y_train.numpy())
+    features = vectorizer.fit_transform(train_text)
+    logreg = LogisticRegression(max_iter=1000).fit(features, labels["train"])
     seconds = time.perf_counter() - start
-    predictions = logreg.predict(vectorizer.transform(test_cut))
+    predictions = logreg.predict(vectorizer.transform(["".join(t) for t in tokens["test"]]))
     rows["tfidf_logreg"] = {
         "parameters": int(logreg.coef_.size + logreg.intercept_.size),
         "epochs": None,
+        "best_epoch": None,
         "train_seconds": seconds,
-        "test_accuracy": float((predictions == y_test.numpy()).mean()),
+        "test_accuracy": float((predictions == torch.tensor(labels["test"]).numpy()).mean()),
     }
     for model_name, row in rows.items():
         row["train_seconds"] = round(row["train_seconds"], 2)
         row["test_accuracy"] = round(row["test_accuracy"], 4)
         print(f"[{name}] {model_name:18}: accuracy {row['test_accuracy']:.1%}, {row['parameters']:,} parameters, "
               f"{row['train_seconds']:.1f} s", flush=True)
-    return {"train_reviews": len(train), "test_reviews": len(split.test), "vocab_size": len(vocab), "models": rows}
+    return {"train_reviews": len(train_reviews), "val_reviews": len(split.val), "test_reviews": len(split.test),
+            "vocab_size": len(vocab), "models": rows}
 
 
 def main() -> None:
@@ -136,8 +137,8 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "settings": SETTINGS,
-        "timing": "perf_counter around the whole training (all epochs; for TF-IDF, fitting the vectorizer "
-        "and the logistic regression); evaluation excluded",
+        "timing": "perf_counter around embedlab.train.fit (all epochs, each with its validation pass; for TF-IDF, "
+        "fitting the vectorizer and the logistic regression); the final test evaluation excluded",
         "shared_machine_note": "other processes shared the machine; ratios within one run are comparable",
         "results": by_size,
         "total_seconds": round(time.perf_counter() - start, 1),

@@ -2,14 +2,18 @@
 
 The regimes of chapter 07, on the same split, with the same seeds and settings as the chapter:
 
-* ``frozen``: encoder frozen; its mean-pooled last layer is computed once (cached) and only the
-  linear head is trained;
+* ``frozen``: encoder frozen; its last layer is computed once (cached) and only the linear head
+  is trained, on its mean-pooled output;
 * ``top2``: embeddings and layers 0-3 frozen; the input of layer 4 is cached, layers 4-5 and the
   head are trained from it;
 * ``full``: everything trained, the encoder with a smaller learning rate than the head.
 
+Dropout is switched off (``finetune.disable_dropout``); top2 and full start from the head the
+frozen regime trained. Training is ``embedlab.train.fit`` (AdamW, validation after each epoch, the
+weights of the best validation epoch kept).
+
 Two sizes: ``chapter`` is exactly what the notebook runs live (so the notebook can quote its
-times), ``larger`` uses more data for accuracies with less noise. For each regime: test accuracy,
+times), ``larger`` uses more data, for accuracies with less noise. For each regime: test accuracy,
 trainable parameters, seconds per epoch, and the one-off seconds of building the cache. For the
 ``top2`` regime it also times one epoch *without* the cache (layers 0-3 recomputed under no_grad
 at every step), so the saving is a ratio measured in one run.
@@ -38,21 +42,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository's own embedlab, also without `pip install -e .`
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from embedlab import _standin, device, encoder, finetune, pretrained  # noqa: E402
+from embedlab import device, encoder, finetune, pretrained, train  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-SIZES = {  # name -> (train_per_class, test_per_class)
-    "chapter": (128, 128),
-    "larger": (1000, 400),
+SIZES = {  # name -> (train_per_class, val_per_class, test_per_class)
+    "chapter": (128, 64, 128),
+    "larger": (1000, 100, 400),
 }
 SETTINGS = {
     "min_confidence": 0.8,  # annotator agreement threshold of the split
     "max_len": 32,  # WordPiece tokens per tweet, [CLS] and [SEP] included
     "batch_size": 32,
-    "head_lr": 1e-3,
-    "encoder_lr": 1e-4,  # for every unfrozen encoder parameter (top2 and full)
+    "head_lr": 1e-3,  # TrainConfig.lr
+    "encoder_lr_scale": 0.1,  # every unfrozen encoder parameter (top2, full) trains at 0.1 * head_lr
     "epochs": 2,  # top2 and full
     "frozen_epochs": 30,  # the head alone, from the cache: an epoch costs milliseconds
+    "patience": 0,  # no early stopping; fit still keeps the epoch with the best validation accuracy
     "top_start": 4,  # top2: layers 4 and 5 are trained
     "cache_batch_size": 64,
 }
@@ -70,96 +75,89 @@ class Timer:
 
 
 def fresh_classifier(base, head: torch.nn.Linear | None = None) -> finetune.PretrainedClassifier:
-    """A copy of the pretrained encoder (all trainable, eval mode) and a head seeded with 0, or a copy of ``head``."""
-    bert = copy.deepcopy(base).eval()
+    """A copy of the pretrained encoder (all trainable) and a head seeded with 0, or a copy of ``head``."""
+    bert = copy.deepcopy(base)
+    finetune.disable_dropout(bert)
     encoder.unfreeze(bert)
-    torch.manual_seed(0)
+    device.seed_everything(0)
     classifier = finetune.PretrainedClassifier(bert, num_classes=2)
     if head is not None:
         classifier.head.load_state_dict(head.state_dict())
     return classifier
 
 
+def config(epochs: int) -> train.TrainConfig:
+    s = SETTINGS
+    return train.TrainConfig(epochs=epochs, batch_size=s["batch_size"], lr=s["head_lr"], patience=s["patience"],
+                             seed=0, progress=False)
+
+
 def run_size(name: str, tokenizer, base) -> dict:
     s = SETTINGS
-    train_per_class, test_per_class = SIZES[name]
-    split = finetune.tweet_sentiment_split(train_per_class, test_per_class, min_confidence=s["min_confidence"])
-    train_ids, train_mask = finetune.encode_texts(tokenizer, [x.text for x in split.train], s["max_len"])
-    test_ids, test_mask = finetune.encode_texts(tokenizer, [x.text for x in split.test], s["max_len"])
-    y_train = torch.tensor([x.label for x in split.train])
-    y_test = torch.tensor([x.label for x in split.test])
+    train_per_class, val_per_class, test_per_class = SIZES[name]
+    split = finetune.tweet_sentiment_split(train_per_class, val_per_class, test_per_class, s["min_confidence"])
+    everything = split.train + split.val + split.test  # encoded and cached together: one (N, T) layout
+    ids, mask = finetune.encode_texts(tokenizer, [x.text for x in everything], s["max_len"])
+    labels = [x.label for x in everything]
+    n_train, n_val = len(split.train), len(split.val)
+    parts = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val), "test": slice(n_train + n_val, None)}
     top, last = s["top_start"], len(base.encoder.layer)
     rows = {}
 
     classifier = fresh_classifier(base)
+    finetune.disable_dropout(classifier)
     with Timer() as cache_timer:
-        train_cache = finetune.cache_layer_inputs(classifier, train_ids, train_mask, [top, last], s["cache_batch_size"])
-        test_cache = finetune.cache_layer_inputs(classifier, test_ids, test_mask, [top, last], s["cache_batch_size"])
+        cache = finetune.cache_layer_inputs(classifier, ids, mask, [top, last], s["cache_batch_size"])
     print(f"[{name}] cache of layers {top} and {last}: {cache_timer.seconds:.1f} s", flush=True)
 
+    def run(regime: str, model, start_layer: int | None, epochs: int, lr_scale: dict | None, trainable: int):
+        if start_layer is None:
+            collate, examples = train.PadCollate(), finetune.to_examples(ids, mask, labels)
+        else:
+            collate = finetune.CacheCollate(cache[start_layer], mask)
+            examples = collate.examples(labels)
+        train_set, val_set, test_set = (examples[parts[p]] for p in ("train", "val", "test"))
+        with Timer() as t:
+            history = train.fit(model, train_set, val_set, collate, config(epochs), lr_scale=lr_scale)
+        rows[regime] = {
+            "trainable_parameters": trainable,
+            "epochs": epochs,
+            "best_epoch": history.best_epoch,
+            "seconds_per_epoch": round(t.seconds / epochs, 3),
+            "test_accuracy": round(train.evaluate(model, test_set, collate).accuracy, 4),
+        }
+        row = rows[regime]
+        print(f"[{name}] {regime:6}: accuracy {row['test_accuracy']:.1%}, {trainable:,} trainable, "
+              f"{row['seconds_per_epoch']:.2f} s/epoch, best epoch {history.best_epoch}", flush=True)
+
     # frozen: the head alone, on the cached last layer
-    classifier = fresh_classifier(base)
-    encoder.freeze(classifier.encoder)
-    model = finetune.FromLayer(classifier, last)
-    optimizer = torch.optim.AdamW(classifier.head.parameters(), lr=s["head_lr"], weight_decay=0.0)
-    with Timer() as t:
-        _standin.fit(model, (train_cache[last], train_mask), y_train, optimizer, s["frozen_epochs"], s["batch_size"])
-    frozen_head = classifier.head
-    rows["frozen"] = {
-        "trainable_parameters": encoder.count_parameters(classifier, trainable_only=True),
-        "epochs": s["frozen_epochs"],
-        "seconds_per_epoch": t.seconds / s["frozen_epochs"],
-        "test_accuracy": _standin.accuracy(model, (test_cache[last], test_mask), y_test),
-    }
+    frozen = fresh_classifier(base)
+    encoder.freeze(frozen.encoder)
+    run("frozen", finetune.FromLayer(frozen, last), last, s["frozen_epochs"], None,
+        encoder.count_parameters(frozen, trainable_only=True))
 
     # top2: layers 4-5 and the head (starting from the frozen regime's head), on the cached input of layer 4
-    classifier = fresh_classifier(base, frozen_head)
-    encoder.freeze(classifier.encoder)
-    encoder.unfreeze(classifier.layers[top:])
-    model = finetune.FromLayer(classifier, top)
-    optimizer = torch.optim.AdamW([
-        {"params": classifier.head.parameters(), "lr": s["head_lr"]},
-        {"params": classifier.layers[top:].parameters(), "lr": s["encoder_lr"]},
-    ], weight_decay=0.0)
-    with Timer() as t:
-        _standin.fit(model, (train_cache[top], train_mask), y_train, optimizer, s["epochs"], s["batch_size"])
-    rows["top2"] = {
-        "trainable_parameters": encoder.count_parameters(classifier, trainable_only=True),
-        "epochs": s["epochs"],
-        "seconds_per_epoch": t.seconds / s["epochs"],
-        "test_accuracy": _standin.accuracy(model, (test_cache[top], test_mask), y_test),
-    }
+    top2 = fresh_classifier(base, frozen.head)
+    encoder.freeze(top2.encoder)
+    encoder.unfreeze(top2.layers[top:])
+    run("top2", finetune.FromLayer(top2, top), top, s["epochs"], {"classifier.encoder": s["encoder_lr_scale"]},
+        encoder.count_parameters(top2, trainable_only=True))
     # the same regime without a cache: layers 0-3 recomputed (no grad) at every step, one epoch
-    recompute = RecomputeBottom(classifier, top)
+    examples = finetune.to_examples(ids, mask, labels)
     with Timer() as t:
-        _standin.fit(recompute, (train_ids, train_mask), y_train, optimizer, 1, s["batch_size"])
-    rows["top2"]["seconds_per_epoch_without_cache"] = t.seconds
+        train.fit(RecomputeBottom(top2, top), examples[parts["train"]], examples[parts["val"]], train.PadCollate(),
+                  config(1), lr_scale={"classifier.encoder": s["encoder_lr_scale"]})
+    rows["top2"]["seconds_per_epoch_without_cache"] = round(t.seconds, 3)
 
-    # full: everything (starting from the frozen regime's head), the encoder with the smaller learning rate
-    classifier = fresh_classifier(base, frozen_head)
-    optimizer = torch.optim.AdamW([
-        {"params": classifier.head.parameters(), "lr": s["head_lr"]},
-        {"params": classifier.encoder.parameters(), "lr": s["encoder_lr"]},
-    ], weight_decay=0.0)
-    with Timer() as t:
-        _standin.fit(classifier, (train_ids, train_mask), y_train, optimizer, s["epochs"], s["batch_size"])
-    rows["full"] = {
-        "trainable_parameters": encoder.count_parameters(classifier, trainable_only=True),
-        "epochs": s["epochs"],
-        "seconds_per_epoch": t.seconds / s["epochs"],
-        "test_accuracy": _standin.accuracy(classifier, (test_ids, test_mask), y_test),
-    }
-    for regime, row in rows.items():
-        for key in ("seconds_per_epoch", "seconds_per_epoch_without_cache"):
-            if key in row:
-                row[key] = round(row[key], 3)
-        row["test_accuracy"] = round(row["test_accuracy"], 4)
-        print(f"[{name}] {regime:6}: accuracy {row['test_accuracy']:.1%}, "
-              f"{row['trainable_parameters']:,} trainable, {row['seconds_per_epoch']:.2f} s/epoch", flush=True)
+    # full: everything (starting from the frozen regime's head), the encoder at the smaller learning rate
+    full = fresh_classifier(base, frozen.head)
+    run("full", full, None, s["epochs"], {"encoder": s["encoder_lr_scale"]},
+        encoder.count_parameters(full, trainable_only=True))
     return {
-        "train_examples": len(split.train),
+        "train_examples": n_train,
+        "val_examples": n_val,
         "test_examples": len(split.test),
-        "tokens_per_example": int(train_ids.shape[1]),
+        "tokens_per_example": int(ids.shape[1]),
         "cache_seconds": round(cache_timer.seconds, 2),
         "regimes": rows,
     }
@@ -200,9 +198,9 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "device": "cpu (no GPU is lent to this project's CPU runs; GPU times are not measured here)",
         "settings": SETTINGS,
-        "sizes": {name: {"train_per_class": a, "test_per_class": b} for name, (a, b) in SIZES.items()},
-        "timing": "perf_counter around whole epochs of training (forward, backward, optimizer step); "
-        "cache_seconds: one forward pass over train and test to build the caches",
+        "sizes": {name: {"train_per_class": a, "val_per_class": b, "test_per_class": c} for name, (a, b, c) in SIZES.items()},
+        "timing": "perf_counter around embedlab.train.fit (forward, backward, optimizer step, and the validation "
+        "pass after each epoch), divided by the epochs; cache_seconds: one forward pass over train, val and test",
         "shared_machine_note": "other processes shared the machine; ratios within one run are comparable",
         "results": by_size,
         "total_seconds": round(time.perf_counter() - start, 1),

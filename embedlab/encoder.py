@@ -12,7 +12,8 @@ The pieces, each a thin module around the package's earlier ones:
   With dropout 0, GELU and the same ``norm_first``, it computes what ``nn.TransformerEncoderLayer``
   computes (``tests/test_encoder.py`` copies weights across and checks).
 * :class:`EncoderClassifier`: token embeddings + sinusoidal positions, a stack of blocks, masked
-  mean pooling over the real tokens, a linear head. Configured by :class:`EncoderConfig`.
+  mean pooling over the real tokens (:func:`embedlab.pooling.mean_pool`), a linear head.
+  Configured by :class:`EncoderConfig`.
 
 Nothing here uses dropout, so a forward pass is a deterministic function of weights and input.
 
@@ -39,6 +40,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from embedlab.attention import MultiHeadAttention, SinusoidalPositionalEncoding
+from embedlab.pooling import mean_pool
 from embedlab.text import PAD_ID
 
 __all__ = [
@@ -243,7 +245,7 @@ class EncoderClassifier(nn.Module):
             (B, C) logits.
         """
         hidden = self.encode(token_ids, padding_mask)  # (B, T) -> (B, T, D)
-        pooled = _masked_mean(hidden, padding_mask)  # (B, T, D) -> (B, D)
+        pooled = mean_pool(hidden, padding_mask)  # (B, T, D) -> (B, D)
         return self.head(pooled)  # (B, D) -> (B, C)
 
     def _check_inputs(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:
@@ -271,14 +273,6 @@ class EncoderClassifier(nn.Module):
         if bool(padding_mask.all(dim=1).any()):
             row = int(padding_mask.all(dim=1).nonzero()[0])
             raise ValueError(f"padding_mask row {row} is all padding: a sequence needs at least one real token")
-
-
-def _masked_mean(hidden: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-    """Mean over the real (non-padding) positions. Stand-in until ``embedlab.pooling`` exists."""
-    keep = (~padding_mask).unsqueeze(-1).to(hidden.dtype)  # (B, T) -> (B, T, 1)
-    total = (hidden * keep).sum(dim=1)  # (B, T, D) -> (B, D)
-    count = keep.sum(dim=1).clamp(min=1.0)  # (B, 1)
-    return total / count  # (B, D)
 
 
 # --- freezing -----------------------------------------------------------------------------------

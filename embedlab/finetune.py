@@ -3,13 +3,18 @@
 Shape legend: B batch, N examples, T tokens, D hidden width, L layers, C classes.
 
 * :func:`tweet_sentiment_split`: the positive and negative tweets of ``corpora.tweets()`` whose
-  annotators agreed enough, deduplicated, class-balanced, split once and for all.
+  annotators agreed enough, deduplicated, class-balanced, split once and for all into train,
+  validation and test; :func:`to_examples` turns a part into the ``(ids, label)`` examples of
+  :mod:`embedlab.train`.
 * :func:`encode_texts`: WordPiece ids cut to a fixed number of tokens, with the package's
   ``padding_mask`` (True at padding) instead of ``transformers``' ``attention_mask`` (1 at real tokens).
 * :class:`PretrainedClassifier`: the encoder, masked mean pooling of its last layer, a linear head.
   ``forward(input_ids, padding_mask)`` runs everything; ``forward_from(hidden, padding_mask, k)``
   runs only layers k, k+1, ..., L-1 from the input of layer k.
-* :func:`cache_layer_inputs`: the input of layer k for a whole data set, computed once.
+* :func:`disable_dropout`: set every dropout probability to 0, so training mode computes what
+  eval mode computes.
+* :func:`cache_layer_inputs`: the input of layer k for a whole data set, computed once;
+  :class:`CacheCollate` serves rows of it as batches to :func:`embedlab.train.fit`.
 
 Why caching is exact: when the embeddings and layers 0..k-1 are frozen and dropout is off, the
 input of layer k is a fixed function of the token ids. Computing it once and reading it back every
@@ -26,17 +31,20 @@ import torch
 from torch import nn
 
 from embedlab import corpora
-from embedlab.encoder import _masked_mean
+from embedlab.pooling import mean_pool
 
 __all__ = [
     "LabelledText",
     "TweetSplit",
     "tweet_sentiment_split",
+    "to_examples",
     "encode_texts",
     "additive_attention_mask",
     "PretrainedClassifier",
     "FromLayer",
+    "disable_dropout",
     "cache_layer_inputs",
+    "CacheCollate",
 ]
 
 SENTIMENT_LABELS = {"negative": 0, "positive": 1}  # the two classes kept; "neutral" is dropped
@@ -54,13 +62,15 @@ class LabelledText:
 class TweetSplit:
     """A fixed, class-balanced split of the positive and negative tweets."""
 
-    train: tuple[LabelledText, ...]
-    test: tuple[LabelledText, ...]
-    counts: dict[str, int]  # what each filtering step kept
+    train: tuple[LabelledText, ...]  # to learn from
+    val: tuple[LabelledText, ...]  # to choose the best epoch
+    test: tuple[LabelledText, ...]  # to report, once
+    counts: dict[str, int]  # what each filtering step kept, and the size of each part
 
 
 def tweet_sentiment_split(
     train_per_class: int,
+    val_per_class: int,
     test_per_class: int,
     min_confidence: float = 0.8,
     seed: int = 0,
@@ -70,12 +80,13 @@ def tweet_sentiment_split(
     Filtering, in order: keep ``positive`` and ``negative`` rows (drop ``neutral``); keep rows
     whose annotator confidence is given and at least ``min_confidence``; keep one copy of each
     (cleaned) text; drop texts that occur with both labels. Each class is sorted, shuffled with
-    ``random.Random(seed)``, and its first ``test_per_class`` texts go to test, the next
-    ``train_per_class`` to train, so the test part does not depend on ``train_per_class``.
-    ``corpora.clean_tweet`` has already been applied to every text.
+    ``random.Random(seed)``; its first ``test_per_class`` texts go to test, the next
+    ``val_per_class`` to validation, the next ``train_per_class`` to train. So the test part does
+    not depend on the other two sizes. ``corpora.clean_tweet`` has already been applied to every text.
 
     Args:
         train_per_class: training examples per class (>= 1).
+        val_per_class: validation examples per class (>= 1).
         test_per_class: test examples per class (>= 1).
         min_confidence: annotator agreement threshold in [0, 1].
         seed: seed of the shuffle.
@@ -83,7 +94,8 @@ def tweet_sentiment_split(
     Raises:
         ValueError: a class has fewer texts than asked for.
     """
-    for name, value in (("train_per_class", train_per_class), ("test_per_class", test_per_class)):
+    sizes = (("train_per_class", train_per_class), ("val_per_class", val_per_class), ("test_per_class", test_per_class))
+    for name, value in sizes:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < 1:
@@ -104,18 +116,22 @@ def tweet_sentiment_split(
         if len(labels) == 1:
             by_class[next(iter(labels))].append(text_)
     rng = random.Random(seed)
-    train, test = [], []
+    train, val, test = [], [], []
+    needed = train_per_class + val_per_class + test_per_class
     for label in (0, 1):
         texts = sorted(by_class[label])
-        if len(texts) < train_per_class + test_per_class:
+        if len(texts) < needed:
             raise ValueError(
                 f"only {len(texts)} {'positive' if label else 'negative'} tweets pass the filters, "
-                f"fewer than train_per_class + test_per_class = {train_per_class + test_per_class}"
+                f"fewer than train_per_class + val_per_class + test_per_class = {needed}"
             )
         rng.shuffle(texts)
+        cut = test_per_class + val_per_class
         test += [LabelledText(t, label) for t in texts[:test_per_class]]
-        train += [LabelledText(t, label) for t in texts[test_per_class:test_per_class + train_per_class]]
-    rng.shuffle(test)  # test first: its content and order do not depend on train_per_class
+        val += [LabelledText(t, label) for t in texts[test_per_class:cut]]
+        train += [LabelledText(t, label) for t in texts[cut:cut + train_per_class]]
+    rng.shuffle(test)  # test first: its content and order do not depend on the other sizes
+    rng.shuffle(val)
     rng.shuffle(train)
     counts = {
         "rows": len(rows),
@@ -126,9 +142,24 @@ def tweet_sentiment_split(
         "negative_available": len(by_class[0]),
         "positive_available": len(by_class[1]),
         "train": len(train),
+        "val": len(val),
         "test": len(test),
     }
-    return TweetSplit(tuple(train), tuple(test), counts)
+    return TweetSplit(tuple(train), tuple(val), tuple(test), counts)
+
+
+def to_examples(input_ids: torch.Tensor, padding_mask: torch.Tensor, labels: Sequence[int]) -> list[tuple[list[int], int]]:
+    """``(ids, label)`` examples for :mod:`embedlab.train` from encoded texts (padding removed).
+
+    Args:
+        input_ids: (N, T) int64, e.g. from :func:`encode_texts`.
+        padding_mask: (N, T) bool, True at padding.
+        labels: N ints.
+    """
+    _check_ids_and_mask(input_ids, padding_mask)
+    if len(labels) != input_ids.shape[0]:
+        raise ValueError(f"labels has {len(labels)} entries but input_ids has {input_ids.shape[0]} rows")
+    return [(ids[~pad].tolist(), int(label)) for ids, pad, label in zip(input_ids, padding_mask, labels)]
 
 
 def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,7 +241,7 @@ class PretrainedClassifier(nn.Module):
         _check_ids_and_mask(input_ids, padding_mask)
         attention_mask = (~padding_mask).long()  # (B, T): transformers' convention, 1 at real tokens
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, D)
-        pooled = _masked_mean(hidden, padding_mask)  # (B, T, D) -> (B, D)
+        pooled = mean_pool(hidden, padding_mask)  # (B, T, D) -> (B, D)
         return self.head(pooled)  # (B, D) -> (B, C)
 
     def layer_inputs(self, input_ids: torch.Tensor, padding_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -263,7 +294,7 @@ class PretrainedClassifier(nn.Module):
         mask = additive_attention_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
         for layer in self.layers[start_layer:]:
             hidden = _first(layer(hidden, mask))  # (B, T, D)
-        pooled = _masked_mean(hidden, padding_mask)  # (B, T, D) -> (B, D)
+        pooled = mean_pool(hidden, padding_mask)  # (B, T, D) -> (B, D)
         return self.head(pooled)  # (B, D) -> (B, C)
 
 
@@ -290,6 +321,34 @@ class FromLayer(nn.Module):
         return self.classifier.forward_from(hidden, padding_mask, self.start_layer)
 
 
+def disable_dropout(module: nn.Module) -> int:
+    """Set the probability of every ``nn.Dropout`` inside ``module`` to 0 (and say so in its config).
+
+    Afterwards training mode computes exactly what eval mode computes, so ``train.fit`` (which calls
+    ``model.train()``) runs a deterministic model.
+
+    Returns:
+        The number of dropout modules that were switched off.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    changed = 0
+    for sub in module.modules():
+        if isinstance(sub, nn.Dropout) and sub.p != 0:
+            sub.p = 0.0
+            changed += 1
+    for sub in module.modules():  # a transformers model's config, so that it tells the truth when saved
+        config = getattr(sub, "config", None)
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            if config is not None and hasattr(config, name):
+                setattr(config, name, 0.0)
+    return changed
+
+
+def _active_dropout(module: nn.Module) -> int:
+    return sum(isinstance(m, nn.Dropout) and m.p > 0 for m in module.modules())
+
+
 @torch.no_grad()
 def cache_layer_inputs(
     classifier: PretrainedClassifier,
@@ -300,8 +359,9 @@ def cache_layer_inputs(
 ) -> dict[int, torch.Tensor]:
     """Run the encoder once over a data set and keep the input of the chosen layers.
 
-    The encoder must be in eval mode (dropout off): a cache holds one fixed value per example,
-    which is exact only if the frozen part computes the same value every time.
+    The encoder must have no active dropout (see :func:`disable_dropout`): a cache holds one fixed
+    value per example, which is exact only if the frozen part computes the same value every time,
+    in training as in evaluation.
 
     Args:
         classifier: the classifier whose encoder to run.
@@ -315,8 +375,12 @@ def cache_layer_inputs(
     """
     if not isinstance(classifier, PretrainedClassifier):
         raise TypeError(f"classifier must be a PretrainedClassifier, got {type(classifier).__name__}")
-    if classifier.encoder.training:
-        raise ValueError("the encoder is in training mode (dropout on): call .eval() before caching its layers")
+    active = _active_dropout(classifier.encoder)
+    if active:
+        raise ValueError(
+            f"the encoder has {active} dropout modules with p > 0: its layers are random during training, "
+            "so a cache would not be exact; call finetune.disable_dropout first"
+        )
     _check_ids_and_mask(input_ids, padding_mask)
     num_layers = len(classifier.layers)
     layers = list(layers)
@@ -330,6 +394,45 @@ def cache_layer_inputs(
         for k in layers:
             parts[k].append(states[k])  # (b, T, D)
     return {k: torch.cat(chunks) for k, chunks in parts.items()}  # k -> (N, T, D)
+
+
+class CacheCollate:
+    """Batches from cached layer inputs, for :func:`embedlab.train.fit` and friends.
+
+    An example is ``([i], label)``: the index i of a row of the cache. A batch of them becomes
+    ``((hidden (B, T, D), padding_mask (B, T)), labels (B,))``, cut to its longest real sequence.
+    """
+
+    def __init__(self, hidden: torch.Tensor, padding_mask: torch.Tensor):
+        """Args:
+            hidden: (N, T, D) cached layer inputs (e.g. one entry of :func:`cache_layer_inputs`).
+            padding_mask: (N, T) bool, True at padding.
+        """
+        if not isinstance(hidden, torch.Tensor) or hidden.dim() != 3:
+            raise ValueError(f"hidden must have shape (N, T, D), got {_describe(hidden)}")
+        if not isinstance(padding_mask, torch.Tensor) or padding_mask.dtype != torch.bool:
+            raise TypeError(f"padding_mask must be a bool tensor (True at padding), got {_describe(padding_mask)}")
+        if padding_mask.shape != hidden.shape[:2]:
+            raise ValueError(
+                f"padding_mask must have shape (N, T) = {tuple(hidden.shape[:2])}, got {tuple(padding_mask.shape)}"
+            )
+        self.hidden = hidden
+        self.padding_mask = padding_mask.to(hidden.device)
+
+    def examples(self, labels: Sequence[int]) -> list[tuple[list[int], int]]:
+        """One ``([i], label)`` example per cached row."""
+        if len(labels) != self.hidden.shape[0]:
+            raise ValueError(f"labels has {len(labels)} entries but the cache has {self.hidden.shape[0]} rows")
+        return [([i], int(label)) for i, label in enumerate(labels)]
+
+    def __call__(self, examples) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """Gather the rows named by a list of ``([i], label)`` examples."""
+        rows = torch.tensor([ids[0] for ids, _ in examples], device=self.hidden.device)  # (B,)
+        padding_mask = self.padding_mask[rows]  # (B, T)
+        length = int((~padding_mask).sum(dim=1).max())  # longest real sequence of the batch
+        hidden = self.hidden[rows, :length]  # (B, T', D)
+        labels = torch.tensor([label for _, label in examples], dtype=torch.long)  # (B,)
+        return (hidden, padding_mask[:, :length]), labels
 
 
 def _first(output):

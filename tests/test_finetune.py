@@ -15,11 +15,14 @@ from torch.testing import assert_close
 
 from embedlab import encoder, finetune
 from embedlab.finetune import (
+    CacheCollate,
     FromLayer,
     PretrainedClassifier,
     additive_attention_mask,
     cache_layer_inputs,
+    disable_dropout,
     encode_texts,
+    to_examples,
     tweet_sentiment_split,
 )
 
@@ -38,8 +41,10 @@ def tiny_bert(seed: int = 0):
     return transformers.BertModel(config, add_pooling_layer=False).eval()
 
 
-def tiny_classifier(seed: int = 0) -> PretrainedClassifier:
+def tiny_classifier(seed: int = 0, dropout: bool = False) -> PretrainedClassifier:
     bert = tiny_bert(seed)
+    if not dropout:
+        disable_dropout(bert)
     torch.manual_seed(seed + 1)
     return PretrainedClassifier(bert, num_classes=2)
 
@@ -55,17 +60,18 @@ def ids_and_mask(lengths: list[int], num_tokens: int, seed: int = 0) -> tuple[to
 
 @pytest.fixture(scope="module")
 def split():
-    return tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.8, seed=0)
+    return tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=0)
 
 
 def test_split_is_balanced_disjoint_and_deterministic(split):
-    assert len(split.train) == 100 and len(split.test) == 40
-    assert sum(x.label for x in split.train) == 50 and sum(x.label for x in split.test) == 20
-    assert not {x.text for x in split.train} & {x.text for x in split.test}
-    assert len({x.text for x in split.train}) == 100
-    again = tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.8, seed=0)
-    assert again.train == split.train and again.test == split.test
-    other = tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.8, seed=1)
+    assert (len(split.train), len(split.val), len(split.test)) == (100, 20, 40)
+    assert [sum(x.label for x in part) for part in (split.train, split.val, split.test)] == [50, 10, 20]
+    texts = [{x.text for x in part} for part in (split.train, split.val, split.test)]
+    assert not texts[0] & texts[1] and not texts[0] & texts[2] and not texts[1] & texts[2]
+    assert len(texts[0]) == 100
+    again = tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=0)
+    assert again == split
+    other = tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=1)
     assert other.train != split.train
 
 
@@ -74,26 +80,38 @@ def test_split_counts_follow_the_filters(split):
     assert c["rows"] == 38_158
     assert c["rows"] > c["positive_or_negative"] > c["confident"] >= c["unique_texts"]
     assert c["negative_available"] + c["positive_available"] + c["conflicting_dropped"] == c["unique_texts"]
-    loose = tweet_sentiment_split(train_per_class=50, test_per_class=20, min_confidence=0.0)
+    loose = tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.0)
     assert loose.counts["confident"] > c["confident"]
 
 
-def test_split_test_part_does_not_depend_on_train_size(split):
-    bigger = tweet_sentiment_split(train_per_class=80, test_per_class=20, min_confidence=0.8, seed=0)
+def test_split_test_part_does_not_depend_on_the_other_sizes(split):
+    bigger = tweet_sentiment_split(train_per_class=80, val_per_class=30, test_per_class=20, min_confidence=0.8, seed=0)
     assert bigger.test == split.test
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"train_per_class": 0, "test_per_class": 1}, ValueError, "train_per_class must be >= 1"),
-    ({"train_per_class": 1.5, "test_per_class": 1}, TypeError, "train_per_class must be an int"),
-    ({"train_per_class": 1, "test_per_class": 0}, ValueError, "test_per_class must be >= 1"),
-    ({"train_per_class": 1, "test_per_class": 1, "min_confidence": 1.5}, ValueError, r"min_confidence must be in \[0, 1\]"),
-    ({"train_per_class": 1, "test_per_class": 1, "min_confidence": "high"}, TypeError, "min_confidence must be a float"),
-    ({"train_per_class": 5000, "test_per_class": 1}, ValueError, "positive tweets pass the filters"),
+    ({"train_per_class": 0}, ValueError, "train_per_class must be >= 1"),
+    ({"train_per_class": 1.5}, TypeError, "train_per_class must be an int"),
+    ({"val_per_class": 0}, ValueError, "val_per_class must be >= 1"),
+    ({"test_per_class": 0}, ValueError, "test_per_class must be >= 1"),
+    ({"test_per_class": True}, TypeError, "test_per_class must be an int"),
+    ({"min_confidence": 1.5}, ValueError, r"min_confidence must be in \[0, 1\]"),
+    ({"min_confidence": "high"}, TypeError, "min_confidence must be a float"),
+    ({"train_per_class": 5000}, ValueError, "positive tweets pass the filters"),
 ])
 def test_split_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
-        tweet_sentiment_split(**kwargs)
+        tweet_sentiment_split(**{"train_per_class": 1, "val_per_class": 1, "test_per_class": 1, **kwargs})
+
+
+def test_to_examples_drops_padding():
+    ids = torch.tensor([[101, 7, 102, 0], [101, 102, 0, 0]])
+    examples = to_examples(ids, ids == 0, [1, 0])
+    assert examples == [([101, 7, 102], 1), ([101, 102], 0)]
+    with pytest.raises(ValueError, match="labels has 1 entries but input_ids has 2 rows"):
+        to_examples(ids, ids == 0, [1])
+    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
+        to_examples(ids, ids, [1, 0])
 
 
 # --- tokenization and masks ----------------------------------------------------------------------
@@ -204,6 +222,64 @@ def test_a_training_step_through_the_cache_equals_one_through_the_full_model():
     assert not torch.equal(results[1]["head.weight"], tiny_classifier().state_dict()["head.weight"])
 
 
+def test_train_fit_from_the_cache_equals_fit_of_the_full_model():
+    """Two epochs of embedlab.train.fit: through CacheCollate, and through the full model from token ids."""
+    from embedlab import train
+
+    ids, mask = ids_and_mask([6, 3, 5, 2, 6, 4, 1, 3], 6, seed=3)
+    labels = [0, 1, 1, 0, 1, 0, 0, 1]
+    config = train.TrainConfig(epochs=2, batch_size=3, lr=1e-2, patience=0, progress=False)
+    trained = []
+    for cached in (False, True):
+        model = tiny_classifier()
+        encoder.freeze(model.encoder.embeddings, model.layers[:2])
+        if cached:
+            collate = CacheCollate(cache_layer_inputs(model, ids, mask, layers=[2])[2], mask)
+            examples = collate.examples(labels)
+            train.fit(FromLayer(model, 2), examples, examples, collate, config)
+        else:
+            examples = to_examples(ids, mask, labels)
+            train.fit(model, examples, examples, train.PadCollate(), config)
+        trained.append(model.state_dict())
+    for name, value in trained[0].items():
+        assert_close(trained[1][name], value, msg=name)
+    assert not torch.equal(trained[1]["head.weight"], tiny_classifier().state_dict()["head.weight"])
+
+
+def test_disable_dropout_makes_training_mode_deterministic():
+    model = tiny_classifier(dropout=True).train()
+    ids, mask = ids_and_mask([6, 3], 6)
+    assert not torch.equal(model(ids, mask), model(ids, mask))  # dropout on: two different answers
+    assert disable_dropout(model) > 0
+    assert disable_dropout(model) == 0  # nothing left to switch off
+    assert model.encoder.config.hidden_dropout_prob == 0.0
+    assert torch.equal(model(ids, mask), model(ids, mask))
+    assert_close(model(ids, mask), model.eval()(ids, mask))
+    with pytest.raises(TypeError, match="module must be an nn.Module"):
+        disable_dropout("model")
+
+
+def test_cache_collate_serves_rows_cut_to_the_longest():
+    model = tiny_classifier()
+    ids, mask = ids_and_mask([6, 2, 3, 1], 6)
+    cache = cache_layer_inputs(model, ids, mask, layers=[2])[2]
+    collate = CacheCollate(cache, mask)
+    examples = collate.examples([0, 1, 1, 0])
+    assert examples[2] == ([2], 1)
+    (hidden, batch_mask), labels = collate([examples[1], examples[2]])
+    assert hidden.shape == (2, 3, 16) and batch_mask.shape == (2, 3)  # cut to 3, the longer of 2 and 3
+    assert torch.equal(hidden, cache[[1, 2], :3]) and labels.tolist() == [1, 1]
+    assert_close(FromLayer(model, 2)(hidden, batch_mask), model(ids[[1, 2]], mask[[1, 2]]))
+    with pytest.raises(ValueError, match="labels has 3 entries but the cache has 4 rows"):
+        collate.examples([0, 1, 1])
+    with pytest.raises(ValueError, match=r"hidden must have shape \(N, T, D\)"):
+        CacheCollate(cache[0], mask)
+    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
+        CacheCollate(cache, mask.long())
+    with pytest.raises(ValueError, match=r"padding_mask must have shape \(N, T\) = \(4, 6\)"):
+        CacheCollate(cache, mask[:2])
+
+
 def test_bert_layer_is_our_post_norm_encoder_block():
     """A BERT layer is embedlab.encoder.EncoderBlock with norm_first=False (and BERT's epsilon)."""
     bert = tiny_bert()
@@ -262,6 +338,5 @@ def test_classifier_and_cache_errors():
         cache_layer_inputs(model, ids, mask, [5])
     with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
         cache_layer_inputs(model, ids, mask, [1], batch_size=0)
-    training = copy.deepcopy(model).train()
-    with pytest.raises(ValueError, match="training mode \\(dropout on\\)"):
-        cache_layer_inputs(training, ids, mask, [1])
+    with pytest.raises(ValueError, match="dropout modules with p > 0.*disable_dropout"):
+        cache_layer_inputs(tiny_classifier(dropout=True), ids, mask, [1])
