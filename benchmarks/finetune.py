@@ -45,9 +45,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from embedlab import device, encoder, finetune, pretrained, train  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-SIZES = {  # name -> (train_per_class, val_per_class, test_per_class)
-    "chapter": (128, 64, 128),
-    "larger": (1000, 100, 400),
+SIZES = {  # name -> (train_per_class, val_per_class, test_per_class, epochs of top2 and full)
+    "chapter": (128, 64, 128, 1),
+    "larger": (1000, 100, 400, 2),
 }
 SETTINGS = {
     "min_confidence": 0.8,  # annotator agreement threshold of the split
@@ -55,7 +55,6 @@ SETTINGS = {
     "batch_size": 32,
     "head_lr": 1e-3,  # TrainConfig.lr
     "encoder_lr_scale": 0.1,  # every unfrozen encoder parameter (top2, full) trains at 0.1 * head_lr
-    "epochs": 2,  # top2 and full
     "frozen_epochs": 30,  # the head alone, from the cache: an epoch costs milliseconds
     "patience": 0,  # no early stopping; fit still keeps the epoch with the best validation accuracy
     "top_start": 4,  # top2: layers 4 and 5 are trained
@@ -94,7 +93,7 @@ def config(epochs: int) -> train.TrainConfig:
 
 def run_size(name: str, tokenizer, base) -> dict:
     s = SETTINGS
-    train_per_class, val_per_class, test_per_class = SIZES[name]
+    train_per_class, val_per_class, test_per_class, epochs = SIZES[name]
     split = finetune.tweet_sentiment_split(train_per_class, val_per_class, test_per_class, s["min_confidence"])
     everything = split.train + split.val + split.test  # encoded and cached together: one (N, T) layout
     ids, mask = finetune.encode_texts(tokenizer, [x.text for x in everything], s["max_len"])
@@ -140,7 +139,7 @@ def run_size(name: str, tokenizer, base) -> dict:
     top2 = fresh_classifier(base, frozen.head)
     encoder.freeze(top2.encoder)
     encoder.unfreeze(top2.layers[top:])
-    run("top2", finetune.FromLayer(top2, top), top, s["epochs"], {"classifier.encoder": s["encoder_lr_scale"]},
+    run("top2", finetune.FromLayer(top2, top), top, epochs, {"classifier.encoder": s["encoder_lr_scale"]},
         encoder.count_parameters(top2, trainable_only=True))
     # the same regime without a cache: layers 0-3 recomputed (no grad) at every step, one epoch
     examples = finetune.to_examples(ids, mask, labels)
@@ -151,7 +150,7 @@ def run_size(name: str, tokenizer, base) -> dict:
 
     # full: everything (starting from the frozen regime's head), the encoder at the smaller learning rate
     full = fresh_classifier(base, frozen.head)
-    run("full", full, None, s["epochs"], {"encoder": s["encoder_lr_scale"]},
+    run("full", full, None, epochs, {"encoder": s["encoder_lr_scale"]},
         encoder.count_parameters(full, trainable_only=True))
     return {
         "train_examples": n_train,
@@ -198,7 +197,8 @@ def main() -> None:
         "torch_threads": torch.get_num_threads(),
         "device": "cpu (no GPU is lent to this project's CPU runs; GPU times are not measured here)",
         "settings": SETTINGS,
-        "sizes": {name: {"train_per_class": a, "val_per_class": b, "test_per_class": c} for name, (a, b, c) in SIZES.items()},
+        "sizes": {name: {"train_per_class": a, "val_per_class": b, "test_per_class": c, "epochs": e}
+                  for name, (a, b, c, e) in SIZES.items()},
         "timing": "perf_counter around embedlab.train.fit (forward, backward, optimizer step, and the validation "
         "pass after each epoch), divided by the epochs; cache_seconds: one forward pass over train, val and test",
         "shared_machine_note": "other processes shared the machine; ratios within one run are comparable",
