@@ -83,7 +83,9 @@ class EncoderConfig:
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")
         if self.emb_dim % 2 != 0:
-            raise ValueError(f"emb_dim must be even (sinusoidal positions come in sin/cos pairs), got {self.emb_dim}")
+            raise ValueError(
+                f"emb_dim must be even (sinusoidal positions come in sin/cos pairs), got {self.emb_dim}"
+            )
         if self.emb_dim % self.num_heads != 0:
             raise ValueError(f"emb_dim={self.emb_dim} must be divisible by num_heads={self.num_heads}")
         if not isinstance(self.norm_first, bool):
@@ -181,7 +183,9 @@ class EncoderBlock(nn.Module):
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 3 or x.shape[-1] != self.attention.emb_dim:
-            raise ValueError(f"x must have shape (B, T, D) with D = emb_dim = {self.attention.emb_dim}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (B, T, D) with D = emb_dim = {self.attention.emb_dim}, got {tuple(x.shape)}"
+            )
         if self.norm_first:
             attended, weights = self.attention(self.norm1(x), padding_mask=padding_mask)  # (B, T, D)
             h = x + attended  # residual: (B, T, D)
@@ -209,12 +213,17 @@ class EncoderClassifier(nn.Module):
         self.token_embedding = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=PAD_ID)
         self.positions = SinusoidalPositionalEncoding(config.emb_dim, config.max_len)
         self.blocks = nn.ModuleList(
-            EncoderBlock(config.emb_dim, config.num_heads, config.ffn_dim, config.norm_first, config.layer_norm_eps)
+            EncoderBlock(
+                config.emb_dim, config.num_heads, config.ffn_dim, config.norm_first, config.layer_norm_eps
+            )
             for _ in range(config.num_layers)
         )
         # Pre-norm leaves the residual stream un-normalised after the last block; one more LayerNorm
         # brings it to a common scale before pooling (GPT-2 and ViT do the same).
-        self.final_norm = nn.LayerNorm(config.emb_dim, eps=config.layer_norm_eps) if config.norm_first else nn.Identity()
+        if config.norm_first:
+            self.final_norm = nn.LayerNorm(config.emb_dim, eps=config.layer_norm_eps)
+        else:
+            self.final_norm = nn.Identity()
         self.head = nn.Linear(config.emb_dim, config.num_classes)
 
     def encode(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
@@ -263,7 +272,8 @@ class EncoderClassifier(nn.Module):
             raise TypeError(f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}")
         if padding_mask.shape != token_ids.shape:
             raise ValueError(
-                f"padding_mask must have the shape of token_ids {tuple(token_ids.shape)}, got {tuple(padding_mask.shape)}"
+                f"padding_mask must have the shape of token_ids {tuple(token_ids.shape)}, "
+                f"got {tuple(padding_mask.shape)}"
             )
         if padding_mask.device != token_ids.device:
             raise ValueError(f"padding_mask is on {padding_mask.device} but token_ids on {token_ids.device}")
@@ -357,7 +367,10 @@ def save_state(module: nn.Module, path: str | Path, metadata: dict[str, str] | N
     if not path.parent.is_dir():
         raise FileNotFoundError(f"path's folder {path.parent} does not exist")
     if metadata is not None:
-        if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        text_only = isinstance(metadata, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+        )
+        if not text_only:
             raise TypeError("metadata must be a dict of str -> str (safetensors headers hold text only)")
     tensors = {name: t.detach().to("cpu").contiguous() for name, t in module.state_dict().items()}
     if not tensors:
@@ -391,9 +404,11 @@ def load_state(module: nn.Module, path: str | Path) -> dict[str, str]:
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
     if missing or unexpected:
+        more_missing = " ..." if len(missing) > 5 else ""
+        more_unexpected = " ..." if len(unexpected) > 5 else ""
         raise ValueError(
-            f"{path.name} does not fit {type(module).__name__}: missing {missing[:5]}"
-            f"{' ...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
+            f"{path.name} does not fit {type(module).__name__}: missing {missing[:5]}{more_missing}, "
+            f"unexpected {unexpected[:5]}{more_unexpected}"
         )
     wrong = [(n, tuple(tensors[n].shape), tuple(own[n].shape)) for n in own if tensors[n].shape != own[n].shape]
     if wrong:

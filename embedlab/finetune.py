@@ -94,8 +94,8 @@ def tweet_sentiment_split(
     Raises:
         ValueError: a class has fewer texts than asked for.
     """
-    sizes = (("train_per_class", train_per_class), ("val_per_class", val_per_class), ("test_per_class", test_per_class))
-    for name, value in sizes:
+    sizes = {"train_per_class": train_per_class, "val_per_class": val_per_class, "test_per_class": test_per_class}
+    for name, value in sizes.items():
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < 1:
@@ -148,7 +148,9 @@ def tweet_sentiment_split(
     return TweetSplit(tuple(train), tuple(val), tuple(test), counts)
 
 
-def to_examples(input_ids: torch.Tensor, padding_mask: torch.Tensor, labels: Sequence[int]) -> list[tuple[list[int], int]]:
+def to_examples(
+    input_ids: torch.Tensor, padding_mask: torch.Tensor, labels: Sequence[int]
+) -> list[tuple[list[int], int]]:
     """``(ids, label)`` examples for :mod:`embedlab.train` from encoded texts (padding removed).
 
     Args:
@@ -209,15 +211,18 @@ class PretrainedClassifier(nn.Module):
     """A pretrained BERT-style encoder, masked mean pooling of its last layer, and a linear head."""
 
     def __init__(self, encoder: nn.Module, num_classes: int = 2):
-        """Wrap ``encoder`` (a ``transformers`` ``BertModel``) and add a head, initialised from the global generator.
+        """Wrap ``encoder`` (a ``transformers`` ``BertModel``); the new head is drawn from the global generator.
 
         Args:
             encoder: has ``.embeddings``, ``.encoder.layer`` (a list of layers) and ``.config.hidden_size``.
             num_classes: C, at least 2.
         """
         super().__init__()
-        if not isinstance(encoder, nn.Module) or not hasattr(encoder, "embeddings") or not hasattr(encoder, "encoder"):
-            raise TypeError(f"encoder must be a BERT-style model (embeddings + encoder.layer), got {type(encoder).__name__}")
+        bert_like = isinstance(encoder, nn.Module) and hasattr(encoder, "embeddings") and hasattr(encoder, "encoder")
+        if not bert_like:
+            raise TypeError(
+                f"encoder must be a BERT-style model (embeddings + encoder.layer), got {type(encoder).__name__}"
+            )
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
         self.encoder = encoder
@@ -384,13 +389,15 @@ def cache_layer_inputs(
     _check_ids_and_mask(input_ids, padding_mask)
     num_layers = len(classifier.layers)
     layers = list(layers)
-    if not layers or any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= num_layers for k in layers):
+    valid = [not isinstance(k, bool) and isinstance(k, int) and 0 <= k <= num_layers for k in layers]
+    if not layers or not all(valid):
         raise ValueError(f"layers must be a non-empty list of ints in [0, {num_layers}], got {layers!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     parts: dict[int, list[torch.Tensor]] = {k: [] for k in layers}
     for start in range(0, input_ids.shape[0], batch_size):
-        states = classifier.layer_inputs(input_ids[start:start + batch_size], padding_mask[start:start + batch_size])
+        rows = slice(start, start + batch_size)
+        states = classifier.layer_inputs(input_ids[rows], padding_mask[rows])
         for k in layers:
             parts[k].append(states[k])  # (b, T, D)
     return {k: torch.cat(chunks) for k, chunks in parts.items()}  # k -> (N, T, D)
@@ -458,5 +465,6 @@ def _check_ids_and_mask(input_ids: torch.Tensor, padding_mask: torch.Tensor) -> 
         raise TypeError(f"padding_mask must be a bool tensor (True at padding), got {_describe(padding_mask)}")
     if padding_mask.shape != input_ids.shape:
         raise ValueError(
-            f"padding_mask must have the shape of input_ids {tuple(input_ids.shape)}, got {tuple(padding_mask.shape)}"
+            f"padding_mask must have the shape of input_ids {tuple(input_ids.shape)}, "
+            f"got {tuple(padding_mask.shape)}"
         )
