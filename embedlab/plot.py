@@ -217,8 +217,10 @@ def labelled_bars(
     ax.set_title(title)
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
+    return fig
 
 
+# ---------------------------------------------------------------------------------------------
 # Chapter 01 (text to ids): vocabulary coverage.
 
 

@@ -112,3 +112,30 @@ def test_tags_are_known(path):
         assert tags <= known, f"{path.name} cell {i}: unknown tags {sorted(tags - known)}"
         if tags & {"nbval-ignore-output", "nbval-skip"}:
             assert "#" in "".join(cell["source"]), f"{path.name} cell {i}: an nbval tag needs a comment in the cell saying why"
+
+
+def test_sanitize_file_and_executor_agree_on_tqdm_timings():
+    import configparser
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import execute_notebooks
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    section = next(s for s in config.sections() if s.startswith("tqdm"))
+    assert config[section]["regex"] == execute_notebooks.TQDM_TIMING.pattern
+    assert config[section]["replace"] == execute_notebooks.TQDM_PLACEHOLDER
+    bar = "skip-gram: 100%|##########| 5/5 [00:26<00:00,  5.39s/epoch, loss=2.201]"
+    assert execute_notebooks.TQDM_TIMING.sub("T", bar) == "skip-gram: 100%|##########| 5/5 [T, loss=2.201]"
+    assert execute_notebooks.TQDM_TIMING.sub("T", "[1:02:03<?, ?it/s]") == "[T]"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_run_timings_stored(path):
+    for i, cell in enumerate(_code_cells(path)):
+        for output in cell["outputs"]:
+            text = "".join(output.get("text", ""))
+            assert not re.search(r"\d+:\d{2}<(?:\d+:\d{2}|\?),", text), (
+                f"{path.name} code cell {i + 1} stores a tqdm timing; run `make outputs`"
+            )

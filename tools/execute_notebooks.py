@@ -11,6 +11,7 @@ Usage: python tools/execute_notebooks.py [NOTEBOOK ...]   (default: notebooks/*.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbval.plugin import coalesce_streams
+
+# tqdm's elapsed time, remaining time and rate ("00:26<00:00,  5.39s/epoch") change from run to
+# run; they are stored as a fixed phrase, and tests/nbval_sanitize.cfg turns fresh ones into the
+# same phrase. The bar's count and postfix (e.g. "loss=2.201") are results and are kept.
+TQDM_TIMING = re.compile(
+    r"\d+:\d{2}(?::\d{2})?<(?:\d+:\d{2}(?::\d{2})?|\?),\s*(?:\?|[\d.]+)\s*(?:[A-Za-z]+/s|s/[A-Za-z]+)"
+)
+TQDM_PLACEHOLDER = "time and rate not stored"
 
 BUDGET_S = 90  # per notebook, on a 2-core CPU (DESIGN.md); chapter 07 is allowed 120
 LONGER_BUDGETS = {"07_transformer_and_finetuning.ipynb": 120}
@@ -35,6 +44,9 @@ def clean(nb: nbformat.NotebookNode) -> None:
         cell.metadata.pop("collapsed", None)
         if cell.cell_type == "code":
             cell.outputs = coalesce_streams(cell.outputs)
+            for output in cell.outputs:
+                if output.output_type == "stream":
+                    output.text = TQDM_TIMING.sub(TQDM_PLACEHOLDER, output.text)
 
 
 def execute(path: Path) -> float:
