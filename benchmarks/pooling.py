@@ -7,19 +7,22 @@ What is measured, on the Chinese reviews of ``embedlab.corpora.reviews()`` (the 
 
 * ``examples_per_s``: training examples per second of wall time. For the PyTorch models that is
   one epoch of ``embedlab.train.fit`` (shuffle, collate, forward, backward, AdamW step, and the
-  validation pass that ``fit`` runs after each epoch), the best of ``REPEATS`` fresh runs. For
-  scikit-learn it is one full fit of the pipeline (TfidfVectorizer on char 1-2 grams, then
-  LogisticRegression), the best of ``REPEATS``. Tokenization is not included (the texts are
-  tokenized once beforehand); its own throughput is reported separately under ``tokenize``.
-* ``peak_rss_mib``: the rise of the process's peak resident memory (Linux VmHWM, reset through
-  /proc/self/clear_refs just before the fit) over its resident memory before the fit. It sees
-  everything: tensors, NumPy/SciPy arrays, allocator slack.
+  validation pass that ``fit`` runs after each epoch). For scikit-learn it is one full fit of the
+  pipeline (TfidfVectorizer on char 1-2 grams, then LogisticRegression). Each method runs
+  ``REPEATS`` times, each time in a fresh process after a small untimed warm-up fit, round-robin
+  over the methods so that a busy spell of the machine hits all of them; the fastest run counts.
+  Tokenization is not included (the texts are tokenized once beforehand); its own throughput is
+  reported separately under ``tokenize_examples_per_s``.
+* ``peak_rss_mib``: in another fresh process, one cold fit (no warm-up): the rise of the process's
+  peak resident memory (Linux VmHWM, reset through /proc/self/clear_refs just before the fit) over
+  its resident memory before the fit. It sees everything: tensors, NumPy/SciPy arrays, allocator
+  slack, and first-call costs.
 * ``tracemalloc_peak_mib``: the peak of memory allocated through Python's allocators during a
   separate, untimed fit (tracemalloc slows Python down). It counts Python objects and NumPy arrays
   but not PyTorch tensor storage, which is allocated outside Python's allocators.
 
-Every method runs in its own fresh process with one thread (torch, OpenMP, BLAS) so that memory
-and timings do not leak between methods; the ratios come from one run of this script.
+Every run uses one thread (torch, OpenMP, BLAS), as chapter 05 does; fresh processes keep memory
+and timings from leaking between methods. The ratios come from one run of this script.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-REPEATS = 3
+REPEATS = 3  # timed runs per method, each in a fresh process; the fastest counts
+WARMUP = 512  # examples of an untimed fit before the timed one (first-call costs, allocator)
 EMB_DIM = 32  # as in chapter 05
 MAX_LEN = 128  # as in chapter 05
 TFIDF_C = 3.0  # the C that chapter 05 picks on the validation split
@@ -86,8 +90,13 @@ def prepare(path: Path) -> dict:
             "vocab_size": {tok: examples[tok]["vocab_size"] for tok in examples}}
 
 
-def worker(name: str, data_path: str) -> dict:
-    """Run one method in this (fresh) process: timing, peak RSS, tracemalloc peak."""
+def worker(name: str, data_path: str, mode: str) -> dict:
+    """Run one method once in this (fresh) process.
+
+    ``mode="time"``: a small warm-up fit, then one timed fit.
+    ``mode="rss"``: one cold fit (no warm-up) and the rise of peak RSS during it.
+    ``mode="tracemalloc"``: one cold fit under tracemalloc.
+    """
     import tracemalloc
 
     import torch
@@ -103,52 +112,48 @@ def worker(name: str, data_path: str) -> dict:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        texts, labels = data["texts"]["train"], data["labels"]["train"]
-
-        def run() -> None:
+        def run(n: int) -> None:
+            texts, labels = data["texts"]["train"][:n], data["labels"]["train"][:n]
             features = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
             LogisticRegression(C=TFIDF_C, max_iter=1000).fit(features, labels)
 
-        n_examples = len(texts)
+        n_examples = len(data["texts"]["train"])
     else:
         examples = data["examples"][tok]
-        if kind == "padded":
-            collate = train.PadCollate(max_len=MAX_LEN)
-        else:
-            collate = train.BagCollate(max_len=MAX_LEN)
+        collate = train.PadCollate(max_len=MAX_LEN) if kind == "padded" else train.BagCollate(max_len=MAX_LEN)
         config = train.TrainConfig(epochs=1, patience=0, progress=False)
 
-        def run() -> None:
+        def run(n: int) -> None:
             if kind == "padded":
                 model = pooling.PoolingClassifier(examples["vocab_size"], EMB_DIM, 2, pooling=pool)
             else:
                 model = pooling.BagClassifier(examples["vocab_size"], EMB_DIM, 2, pooling=pool)
-            train.fit(model, examples["train"], examples["val"], collate, config)
+            train.fit(model, examples["train"][:n], examples["val"], collate, config)
 
         n_examples = len(examples["train"])
 
-    gc.collect()
-    rss_before = _status_kib("VmRSS")
-    _reset_peak_rss()
-    seconds = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - start)
-        if len(seconds) == 1:
-            peak_rss = _status_kib("VmHWM") - rss_before
+    if mode == "tracemalloc":
+        tracemalloc.start()
+        run(n_examples)
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return {"tracemalloc_peak_mib": traced_peak / 2**20}
+    if mode == "rss":
         gc.collect()
-    tracemalloc.start()
-    run()
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return {
-        "kind": kind, "tokens": tok, "pooling": pool,
-        "seconds": [round(s, 4) for s in seconds],
-        "examples_per_s": n_examples / min(seconds),
-        "peak_rss_mib": peak_rss / 1024,
-        "tracemalloc_peak_mib": traced_peak / 2**20,
-    }
+        rss_before = _status_kib("VmRSS")
+        _reset_peak_rss()
+        run(n_examples)
+        return {"peak_rss_mib": (_status_kib("VmHWM") - rss_before) / 1024}
+    run(WARMUP)
+    start = time.perf_counter()
+    run(n_examples)
+    return {"seconds": time.perf_counter() - start, "n_examples": n_examples}
+
+
+def _spawn(name: str, data_path: Path, mode: str, env: dict) -> dict:
+    command = [sys.executable, __file__, "--worker", name, str(data_path), mode]
+    out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -157,12 +162,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_path = Path(tmp) / "data.pkl"
         info = prepare(data_path)
+        runs: dict[str, list[dict]] = {name: [] for name in METHODS}
+        for _ in range(REPEATS):  # round-robin, so that a busy spell of the machine hits every method
+            for name in METHODS:
+                runs[name].append(_spawn(name, data_path, "time", env))
         methods = {}
-        for name in METHODS:
-            command = [sys.executable, __file__, "--worker", name, str(data_path)]
-            out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-            methods[name] = json.loads(out.strip().splitlines()[-1])
-            print(f"{name:>28}: {methods[name]['examples_per_s']:>9,.0f} examples/s, "
+        for name, (kind, tok, pool) in METHODS.items():
+            seconds = [r["seconds"] for r in runs[name]]
+            methods[name] = {
+                "kind": kind, "tokens": tok, "pooling": pool,
+                "seconds": [round(x, 4) for x in seconds],
+                "examples_per_s": runs[name][0]["n_examples"] / min(seconds),
+                **_spawn(name, data_path, "rss", env),
+                **_spawn(name, data_path, "tracemalloc", env),
+            }
+            print(f"{name:>30}: {methods[name]['examples_per_s']:>9,.0f} examples/s, "
                   f"peak RSS +{methods[name]['peak_rss_mib']:.1f} MiB", flush=True)
     import sklearn
     import torch
@@ -204,6 +218,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        print(json.dumps(worker(sys.argv[2], sys.argv[3])))
+        print(json.dumps(worker(sys.argv[2], sys.argv[3], sys.argv[4])))
     else:
         main()

@@ -16,7 +16,7 @@ Metrics come from scikit-learn: accuracy and macro-averaged F1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -30,6 +30,8 @@ from embedlab.device import cpu_generator
 from embedlab.text import PAD_ID, to_bag
 
 Example = tuple[Sequence[int], int]  # (token ids, class label)
+Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]  # (the model's input tensors, labels (B,))
+Collate = Callable[[Sequence[Example]], Batch]  # e.g. PadCollate(...) or BagCollate(...)
 
 
 def _check_examples(examples: Sequence[Example], name: str) -> None:
@@ -46,6 +48,11 @@ def _check_examples(examples: Sequence[Example], name: str) -> None:
         raise TypeError(f"{name}[0] must be a pair (list of token ids, int label), got {repr(first)[:80]}")
 
 
+def _check_max_len(max_len: int | None, owner: str) -> None:
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
+        raise ValueError(f"{owner}.max_len must be an int >= 1 or None, got {max_len!r}")
+
+
 def _labels(examples: Sequence[Example]) -> torch.Tensor:
     return torch.tensor([label for _, label in examples], dtype=torch.long)  # (B,)
 
@@ -55,6 +62,9 @@ class PadCollate:
     """Examples -> ``((token_ids (B, T), padding_mask (B, T)), labels (B,))``, the padded layout."""
 
     max_len: int | None = None  # cut sequences to at most this many tokens (None: keep all)
+
+    def __post_init__(self) -> None:
+        _check_max_len(self.max_len, "PadCollate")
 
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Pad a list of ``(ids, label)`` examples into one batch (equal to :func:`embedlab.text.pad_batch`).
@@ -79,6 +89,9 @@ class BagCollate:
     """Examples -> ``((flat_ids (N,), offsets (B,)), labels (B,))``, the layout of ``nn.EmbeddingBag``."""
 
     max_len: int | None = None  # cut sequences to at most this many tokens (None: keep all)
+
+    def __post_init__(self) -> None:
+        _check_max_len(self.max_len, "BagCollate")
 
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Concatenate a list of ``(ids, label)`` examples into one bag batch."""
@@ -142,7 +155,9 @@ class History:
         return {"validation accuracy": self.val_accuracy, "validation F1": self.val_f1}
 
 
-def _loader(examples: Sequence[Example], collate, batch_size: int, generator=None) -> DataLoader:
+def _loader(
+    examples: Sequence[Example], collate: Collate, batch_size: int, generator: torch.Generator | None = None
+) -> DataLoader:
     return DataLoader(
         list(examples), batch_size=batch_size, shuffle=generator is not None,
         generator=generator, collate_fn=collate,
@@ -157,7 +172,7 @@ def _to(inputs: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.T
 def predict(
     model: nn.Module,
     examples: Sequence[Example],
-    collate,
+    collate: Collate,
     device: torch.device | str = "cpu",
     batch_size: int = 512,
 ) -> torch.Tensor:
@@ -197,7 +212,7 @@ def scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
 def evaluate(
     model: nn.Module,
     examples: Sequence[Example],
-    collate,
+    collate: Collate,
     device: torch.device | str = "cpu",
     batch_size: int = 512,
 ) -> Scores:
@@ -210,7 +225,7 @@ def fit(
     model: nn.Module,
     train_set: Sequence[Example],
     val_set: Sequence[Example],
-    collate,
+    collate: Collate,
     config: TrainConfig = TrainConfig(),
     device: torch.device | str = "cpu",
 ) -> History:

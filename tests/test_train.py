@@ -142,6 +142,13 @@ def test_pad_collate_of_only_empty_sequences_raises():
         PadCollate()([([], 0), ([], 1)])
 
 
+@pytest.mark.parametrize("cls", [PadCollate, BagCollate])
+@pytest.mark.parametrize("max_len", [0, -3, 2.5, True])
+def test_collate_bad_max_len_raises(cls, max_len):
+    with pytest.raises(ValueError, match=f"{cls.__name__}.max_len must be an int >= 1 or None"):
+        cls(max_len=max_len)
+
+
 def test_scores_match_hand_computation():
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 2.0]])
     labels = torch.tensor([0, 1, 1, 1])
