@@ -44,6 +44,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 REPEATS = 3  # timed runs per method, each in a fresh process; the fastest counts
 WARMUP = 512  # examples of an untimed fit before the timed one (first-call costs, allocator)
 EMB_DIM = 32  # as in chapter 05
+BATCH_SIZE = 128  # as in chapter 05
+LR = 4e-3  # as in chapter 05
 MAX_LEN = 128  # as in chapter 05
 TFIDF_C = 3.0  # the C that chapter 05 picks on the validation split
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -121,7 +123,7 @@ def worker(name: str, data_path: str, mode: str) -> dict:
     else:
         examples = data["examples"][tok]
         collate = train.PadCollate(max_len=MAX_LEN) if kind == "padded" else train.BagCollate(max_len=MAX_LEN)
-        config = train.TrainConfig(epochs=1, patience=0, progress=False)
+        config = train.TrainConfig(epochs=1, batch_size=BATCH_SIZE, lr=LR, patience=0, progress=False)
 
         def run(n: int) -> None:
             if kind == "padded":
@@ -197,6 +199,7 @@ def main() -> None:
         "threads": 1,
         "repeats": REPEATS,
         "emb_dim": EMB_DIM,
+        "batch_size": BATCH_SIZE,
         "max_len": MAX_LEN,
         "tfidf_C": TFIDF_C,
         **info,
