@@ -267,3 +267,64 @@ def coverage(
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# chapter 05 (pooling classifiers)
+
+
+def token_strips(
+    tokens: Sequence[Sequence[str]],
+    values: Sequence[Sequence[float]],
+    row_labels: Sequence[str],
+    title: str = "",
+    cmap: str = "Reds",
+    symmetric: bool = False,
+    colorbar_label: str = "",
+) -> Figure:
+    """Rows of tokens, each token on a cell coloured by its value (attention weights, contributions).
+
+    Args:
+        tokens: R rows of tokens (rows may differ in length).
+        values: R rows of numbers, one per token.
+        row_labels: R labels written left of the rows.
+        cmap: matplotlib colormap name; use a diverging one (e.g. ``"RdBu"``) with ``symmetric``.
+        symmetric: centre the colour scale on 0 (for signed values).
+        colorbar_label: the colour bar's label.
+    """
+    if len(tokens) != len(values) or len(tokens) != len(row_labels) or not tokens:
+        raise ValueError(
+            f"tokens, values and row_labels must have the same non-zero number of rows, got "
+            f"{len(tokens)}, {len(values)} and {len(row_labels)}"
+        )
+    for r, (row_tokens, row_values) in enumerate(zip(tokens, values)):
+        if len(row_tokens) != len(row_values):
+            raise ValueError(f"row {r} has {len(row_tokens)} tokens but {len(row_values)} values")
+    use_cjk_font()
+    rows, cols = len(tokens), max(len(t) for t in tokens)
+    grid = np.full((rows, cols), np.nan)
+    for r, row_values in enumerate(values):
+        grid[r, : len(row_values)] = np.asarray(row_values, dtype=float)
+    finite = grid[np.isfinite(grid)]
+    if symmetric:
+        bound = float(np.abs(finite).max()) or 1.0
+        vmin, vmax = -bound, bound
+    else:
+        vmin, vmax = float(finite.min()), float(finite.max())
+    fig = Figure(figsize=(1.5 + 0.42 * cols, 0.9 + 0.55 * rows))
+    ax = fig.add_subplot()
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    colormap = image.get_cmap()
+    for r, row_tokens in enumerate(tokens):
+        for c, token in enumerate(row_tokens):
+            shade = (grid[r, c] - vmin) / (vmax - vmin) if vmax > vmin else 0.5
+            red, green, blue, _ = colormap(shade)
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+            ax.text(c, r, token, ha="center", va="center", fontsize=11, color="white" if dark else "black")
+    ax.set_yticks(range(rows), labels=list(row_labels))
+    ax.set_xticks([])
+    ax.set_xlabel("token position")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar_label)
+    fig.tight_layout()
+    return fig

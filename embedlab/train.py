@@ -16,7 +16,7 @@ Metrics come from scikit-learn: accuracy and macro-averaged F1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -27,9 +27,11 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from embedlab.device import cpu_generator
-from embedlab.text import pad_batch, to_bag
+from embedlab.text import PAD_ID, to_bag
 
 Example = tuple[Sequence[int], int]  # (token ids, class label)
+Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]  # (the model's input tensors, labels (B,))
+Collate = Callable[[Sequence[Example]], Batch]  # e.g. PadCollate(...) or BagCollate(...)
 
 
 def _check_examples(examples: Sequence[Example], name: str) -> None:
@@ -46,6 +48,11 @@ def _check_examples(examples: Sequence[Example], name: str) -> None:
         raise TypeError(f"{name}[0] must be a pair (list of token ids, int label), got {repr(first)[:80]}")
 
 
+def _check_max_len(max_len: int | None, owner: str) -> None:
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
+        raise ValueError(f"{owner}.max_len must be an int >= 1 or None, got {max_len!r}")
+
+
 def _labels(examples: Sequence[Example]) -> torch.Tensor:
     return torch.tensor([label for _, label in examples], dtype=torch.long)  # (B,)
 
@@ -56,10 +63,24 @@ class PadCollate:
 
     max_len: int | None = None  # cut sequences to at most this many tokens (None: keep all)
 
+    def __post_init__(self) -> None:
+        _check_max_len(self.max_len, "PadCollate")
+
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """Pad a list of ``(ids, label)`` examples into one batch."""
+        """Pad a list of ``(ids, label)`` examples into one batch (equal to :func:`embedlab.text.pad_batch`).
+
+        Built from the bag layout with one tensor for the whole batch rather than one per row:
+        the rows of ``~padding_mask``, read in order, are exactly the flat ids.
+        """
         id_lists = [list(ids)[: self.max_len] for ids, _ in examples]
-        token_ids, padding_mask = pad_batch(id_lists)  # (B, T), (B, T)
+        flat_ids, offsets = to_bag(id_lists)  # (N,), (B,)
+        lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)  # (B,)
+        if int(lengths.max()) == 0:
+            raise ValueError("every sequence in the batch is empty: nothing to pad")
+        positions = torch.arange(int(lengths.max()))  # (T,)
+        padding_mask = positions.unsqueeze(0) >= lengths.unsqueeze(1)  # (B, 1) vs (1, T) -> (B, T)
+        token_ids = torch.full(padding_mask.shape, PAD_ID, dtype=torch.long)  # (B, T)
+        token_ids[~padding_mask] = flat_ids  # (N,) fills the real positions row by row
         return (token_ids, padding_mask), _labels(examples)
 
 
@@ -68,6 +89,9 @@ class BagCollate:
     """Examples -> ``((flat_ids (N,), offsets (B,)), labels (B,))``, the layout of ``nn.EmbeddingBag``."""
 
     max_len: int | None = None  # cut sequences to at most this many tokens (None: keep all)
+
+    def __post_init__(self) -> None:
+        _check_max_len(self.max_len, "BagCollate")
 
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Concatenate a list of ``(ids, label)`` examples into one bag batch."""
@@ -131,7 +155,9 @@ class History:
         return {"validation accuracy": self.val_accuracy, "validation F1": self.val_f1}
 
 
-def _loader(examples: Sequence[Example], collate, batch_size: int, generator=None) -> DataLoader:
+def _loader(
+    examples: Sequence[Example], collate: Collate, batch_size: int, generator: torch.Generator | None = None
+) -> DataLoader:
     return DataLoader(
         list(examples), batch_size=batch_size, shuffle=generator is not None,
         generator=generator, collate_fn=collate,
@@ -146,7 +172,7 @@ def _to(inputs: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.T
 def predict(
     model: nn.Module,
     examples: Sequence[Example],
-    collate,
+    collate: Collate,
     device: torch.device | str = "cpu",
     batch_size: int = 512,
 ) -> torch.Tensor:
@@ -186,7 +212,7 @@ def scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
 def evaluate(
     model: nn.Module,
     examples: Sequence[Example],
-    collate,
+    collate: Collate,
     device: torch.device | str = "cpu",
     batch_size: int = 512,
 ) -> Scores:
@@ -221,7 +247,7 @@ def fit(
     model: nn.Module,
     train_set: Sequence[Example],
     val_set: Sequence[Example],
-    collate,
+    collate: Collate,
     config: TrainConfig = TrainConfig(),
     device: torch.device | str = "cpu",
     lr_scale: dict[str, float] | None = None,

@@ -28,6 +28,15 @@ CASES = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tensors are tiny: one thread is faster, above all on a machine shared with other jobs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _batch(shape, lengths, seed=0, dtype=torch.float64):
     """Random (B, T, D) vectors, garbage (large values) at padding, and the mask of ``lengths``."""
     x = device.randn(shape, seed).to(dtype)  # (B, T, D)

@@ -6,11 +6,20 @@ import pytest
 import torch
 import torch.nn as nn
 
-from embedlab import device, train
+from embedlab import device, text, train
 from embedlab.pooling import BagClassifier, PoolingClassifier
 from embedlab.train import BagCollate, History, PadCollate, Scores, TrainConfig
 
 QUIET = {"progress": False}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tensors are tiny: one thread is faster, above all on a machine shared with other jobs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _separable(n, seed):
@@ -117,6 +126,27 @@ def test_collates_make_both_layouts_and_cut_to_max_len():
     assert flat_ids.tolist() == [2, 3, 4, 6]
     assert offsets.tolist() == [0, 3]
     assert labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("max_len", [None, 1, 3, 50])
+def test_pad_collate_equals_pad_batch(max_len):
+    examples = _separable(20, 5) + [([], 0)]
+    (token_ids, padding_mask), _ = PadCollate(max_len=max_len)(examples)
+    expected = text.pad_batch([ids[:max_len] for ids, _ in examples])
+    assert torch.equal(token_ids, expected[0])
+    assert torch.equal(padding_mask, expected[1])
+
+
+def test_pad_collate_of_only_empty_sequences_raises():
+    with pytest.raises(ValueError, match="every sequence in the batch is empty"):
+        PadCollate()([([], 0), ([], 1)])
+
+
+@pytest.mark.parametrize("cls", [PadCollate, BagCollate])
+@pytest.mark.parametrize("max_len", [0, -3, 2.5, True])
+def test_collate_bad_max_len_raises(cls, max_len):
+    with pytest.raises(ValueError, match=f"{cls.__name__}.max_len must be an int >= 1 or None"):
+        cls(max_len=max_len)
 
 
 def test_scores_match_hand_computation():

@@ -1,0 +1,226 @@
+"""Training throughput and peak memory: padded pooling vs nn.EmbeddingBag vs TF-IDF + logistic regression.
+
+Run from the repository root:  python benchmarks/pooling.py
+Writes benchmarks/results/pooling.json and benchmarks/results/pooling.md.
+
+What is measured, on the Chinese reviews of ``embedlab.corpora.reviews()`` (the split of chapter 05):
+
+* ``examples_per_s``: training examples per second of wall time. For the PyTorch models that is
+  one epoch of ``embedlab.train.fit`` (shuffle, collate, forward, backward, AdamW step, and the
+  validation pass that ``fit`` runs after each epoch). For scikit-learn it is one full fit of the
+  pipeline (TfidfVectorizer on char 1-2 grams, then LogisticRegression). Each method runs
+  ``REPEATS`` times, each time in a fresh process after a small untimed warm-up fit, round-robin
+  over the methods so that a busy spell of the machine hits all of them; the fastest run counts.
+  Tokenization is not included (the texts are tokenized once beforehand); its own throughput is
+  reported separately under ``tokenize_examples_per_s``.
+* ``peak_rss_mib``: in another fresh process, one cold fit (no warm-up): the rise of the process's
+  peak resident memory (Linux VmHWM, reset through /proc/self/clear_refs just before the fit) over
+  its resident memory before the fit. It sees everything: tensors, NumPy/SciPy arrays, allocator
+  slack, and first-call costs.
+* ``tracemalloc_peak_mib``: the peak of memory allocated through Python's allocators during a
+  separate, untimed fit (tracemalloc slows Python down). It counts Python objects and NumPy arrays
+  but not PyTorch tensor storage, which is allocated outside Python's allocators.
+
+Every run uses one thread (torch, OpenMP, BLAS), as chapter 05 does; fresh processes keep memory
+and timings from leaking between methods. The ratios come from one run of this script.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import pickle
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+REPEATS = 3  # timed runs per method, each in a fresh process; the fastest counts
+WARMUP = 512  # examples of an untimed fit before the timed one (first-call costs, allocator)
+EMB_DIM = 32  # as in chapter 05
+BATCH_SIZE = 128  # as in chapter 05
+LR = 4e-3  # as in chapter 05
+MAX_LEN = 128  # as in chapter 05
+TFIDF_C = 3.0  # the C that chapter 05 picks on the validation split
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+# name -> (kind, tokenization, pooling)
+METHODS = {
+    **{f"padded {pool} ({tok})": ("padded", tok, pool)
+       for tok in ("characters", "words") for pool in ("mean", "sum", "max", "attention")},
+    "bag mean (characters)": ("bag", "characters", "mean"),
+    "bag mean (words)": ("bag", "words", "mean"),
+    "tfidf+logreg": ("sklearn", "characters", ""),
+}
+
+
+def _status_kib(field: str) -> int:
+    return int(re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1))
+
+
+def _reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current VmRSS (Linux)
+
+
+def prepare(path: Path) -> dict:
+    """Tokenize and encode the reviews once; store them for the worker processes; time tokenization."""
+    from embedlab import corpora, text
+
+    split = corpora.reviews()
+    texts = {"train": [r.text for r in split.train], "val": [r.text for r in split.val]}
+    labels = {"train": [r.label for r in split.train], "val": [r.label for r in split.val]}
+    tokenize_rate, examples = {}, {}
+    for tok, fn in (("characters", text.tokenize_zh_chars), ("words", text.tokenize_zh_words)):
+        fn(texts["train"][0])  # jieba loads its dictionary on first use: not part of the rate
+        start = time.perf_counter()
+        tokens = {name: [fn(t) for t in part] for name, part in texts.items()}
+        tokenize_rate[tok] = len(texts["train"]) + len(texts["val"])
+        tokenize_rate[tok] /= time.perf_counter() - start
+        vocab = text.Vocab.build(tokens["train"], min_freq=2)
+        examples[tok] = {
+            "vocab_size": len(vocab),
+            **{name: [(vocab.encode(t), y) for t, y in zip(tokens[name], labels[name])] for name in texts},
+        }
+    path.write_bytes(pickle.dumps({"texts": texts, "labels": labels, "examples": examples}))
+    return {"tokenize_examples_per_s": tokenize_rate, "n_train": len(texts["train"]), "n_val": len(texts["val"]),
+            "vocab_size": {tok: examples[tok]["vocab_size"] for tok in examples}}
+
+
+def worker(name: str, data_path: str, mode: str) -> dict:
+    """Run one method once in this (fresh) process.
+
+    ``mode="time"``: a small warm-up fit, then one timed fit.
+    ``mode="rss"``: one cold fit (no warm-up) and the rise of peak RSS during it.
+    ``mode="tracemalloc"``: one cold fit under tracemalloc.
+    """
+    import tracemalloc
+
+    import torch
+
+    from embedlab import device, pooling, train
+
+    torch.set_num_threads(1)
+    device.set_deterministic(True)
+    kind, tok, pool = METHODS[name]
+    data = pickle.loads(Path(data_path).read_bytes())
+
+    if kind == "sklearn":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        def run(n: int) -> None:
+            texts, labels = data["texts"]["train"][:n], data["labels"]["train"][:n]
+            features = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
+            LogisticRegression(C=TFIDF_C, max_iter=1000).fit(features, labels)
+
+        n_examples = len(data["texts"]["train"])
+    else:
+        examples = data["examples"][tok]
+        collate = train.PadCollate(max_len=MAX_LEN) if kind == "padded" else train.BagCollate(max_len=MAX_LEN)
+        config = train.TrainConfig(epochs=1, batch_size=BATCH_SIZE, lr=LR, patience=0, progress=False)
+
+        def run(n: int) -> None:
+            if kind == "padded":
+                model = pooling.PoolingClassifier(examples["vocab_size"], EMB_DIM, 2, pooling=pool)
+            else:
+                model = pooling.BagClassifier(examples["vocab_size"], EMB_DIM, 2, pooling=pool)
+            train.fit(model, examples["train"][:n], examples["val"], collate, config)
+
+        n_examples = len(examples["train"])
+
+    if mode == "tracemalloc":
+        tracemalloc.start()
+        run(n_examples)
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return {"tracemalloc_peak_mib": traced_peak / 2**20}
+    if mode == "rss":
+        gc.collect()
+        rss_before = _status_kib("VmRSS")
+        _reset_peak_rss()
+        run(n_examples)
+        return {"peak_rss_mib": (_status_kib("VmHWM") - rss_before) / 1024}
+    run(WARMUP)
+    start = time.perf_counter()
+    run(n_examples)
+    return {"seconds": time.perf_counter() - start, "n_examples": n_examples}
+
+
+def _spawn(name: str, data_path: Path, mode: str, env: dict) -> dict:
+    command = [sys.executable, __file__, "--worker", name, str(data_path), mode]
+    out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **THREAD_ENV, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1", "PYTHONHASHSEED": "0"}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_path = Path(tmp) / "data.pkl"
+        info = prepare(data_path)
+        runs: dict[str, list[dict]] = {name: [] for name in METHODS}
+        for _ in range(REPEATS):  # round-robin, so that a busy spell of the machine hits every method
+            for name in METHODS:
+                runs[name].append(_spawn(name, data_path, "time", env))
+        methods = {}
+        for name, (kind, tok, pool) in METHODS.items():
+            seconds = [r["seconds"] for r in runs[name]]
+            methods[name] = {
+                "kind": kind, "tokens": tok, "pooling": pool,
+                "seconds": [round(x, 4) for x in seconds],
+                "examples_per_s": runs[name][0]["n_examples"] / min(seconds),
+                **_spawn(name, data_path, "rss", env),
+                **_spawn(name, data_path, "tracemalloc", env),
+            }
+            print(f"{name:>30}: {methods[name]['examples_per_s']:>9,.0f} examples/s, "
+                  f"peak RSS +{methods[name]['peak_rss_mib']:.1f} MiB", flush=True)
+    import sklearn
+    import torch
+
+    tfidf = methods["tfidf+logreg"]["examples_per_s"]
+    ratios = {}
+    for tok in ("characters", "words"):
+        ratios[f"bag mean / padded mean ({tok})"] = (
+            methods[f"bag mean ({tok})"]["examples_per_s"] / methods[f"padded mean ({tok})"]["examples_per_s"])
+        ratios[f"padded mean ({tok}) / tfidf+logreg"] = methods[f"padded mean ({tok})"]["examples_per_s"] / tfidf
+        ratios[f"bag mean ({tok}) / tfidf+logreg"] = methods[f"bag mean ({tok})"]["examples_per_s"] / tfidf
+    results = {
+        "what": "training throughput (examples/s, best of repeats) and peak memory; see benchmarks/pooling.py",
+        "torch": torch.__version__.split("+")[0],
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "threads": 1,
+        "repeats": REPEATS,
+        "emb_dim": EMB_DIM,
+        "batch_size": BATCH_SIZE,
+        "max_len": MAX_LEN,
+        "tfidf_C": TFIDF_C,
+        **info,
+        "methods": methods,
+        "ratios": ratios,
+        "notes": "one-epoch fit of embedlab.train (validation pass included) vs one full TF-IDF + LR fit; "
+                 "peak_rss_mib from Linux VmHWM reset via /proc/self/clear_refs; tracemalloc misses torch tensors; "
+                 "measured on a shared machine, so compare ratios from one run rather than absolute rates",
+    }
+    (RESULTS / "pooling.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = ["| method | examples/s | peak RSS rise (MiB) | tracemalloc peak (MiB) |", "|---|---:|---:|---:|"]
+    for name, m in methods.items():
+        lines.append(f"| {name} | {m['examples_per_s']:,.0f} | {m['peak_rss_mib']:.1f} | {m['tracemalloc_peak_mib']:.1f} |")
+    lines += ["", "| ratio | value |", "|---|---:|"] + [f"| {k} | {v:.2f} |" for k, v in ratios.items()]
+    lines += ["", f"torch {results['torch']}, scikit-learn {results['sklearn']}, {results['cpu_count']} CPUs, 1 thread each."]
+    (RESULTS / "pooling.md").write_text("\n".join(lines) + "\n")
+    print(json.dumps(ratios, indent=2))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        print(json.dumps(worker(sys.argv[2], sys.argv[3], sys.argv[4])))
+    else:
+        main()
