@@ -227,3 +227,20 @@ def test_compose_from_characters_errors(words, chars, error, message):
     chars = pretrained.PretrainedVectors(("中",), torch.ones(1, 2)) if chars is None else chars
     with pytest.raises(error, match=message):
         pretrained.compose_from_characters(words, chars)
+
+
+@pytest.mark.parametrize("name, loader", [
+    ("LAC_EMBEDDING", pretrained.load_lac_embeddings),
+    ("LAC_VOCAB", pretrained.load_lac_embeddings),
+    ("MINILM_WEIGHTS", pretrained.load_minilm_embeddings),
+    ("MINILM_WEIGHTS", pretrained.load_minilm),
+])
+def test_loaders_refuse_a_file_with_the_wrong_checksum(monkeypatch, name, loader):
+    import dataclasses
+
+    from embedlab.corpora import DataFileError
+
+    wrong = dataclasses.replace(getattr(pretrained, name), sha256="f" * 64)
+    monkeypatch.setattr(pretrained, name, wrong)
+    with pytest.raises(DataFileError, match=f"expected {'f' * 64}"):
+        loader()
