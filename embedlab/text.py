@@ -244,15 +244,16 @@ def pad_batch(
     _check_id_lists(id_lists)
     if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
         raise ValueError(f"max_len must be an int >= 1 or None, got {max_len!r}")
-    length = max_len if max_len is not None else max(len(ids) for ids in id_lists)
+    cut = [list(ids)[:max_len] for ids in id_lists]
+    lengths = torch.tensor([len(ids) for ids in cut], dtype=torch.long)  # (B,)
+    length = max_len if max_len is not None else int(lengths.max())
     if length == 0:
         raise ValueError("every sequence in id_lists is empty: nothing to pad")
-    token_ids = torch.full((len(id_lists), length), pad_id, dtype=torch.long)  # (B, T)
-    padding_mask = torch.ones(len(id_lists), length, dtype=torch.bool)  # (B, T)
-    for b, ids in enumerate(id_lists):
-        ids = list(ids)[:length]
-        token_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        padding_mask[b, : len(ids)] = False
+    flat_ids, _ = to_bag(cut)  # (N,)
+    positions = torch.arange(length)  # (T,)
+    padding_mask = positions.unsqueeze(0) >= lengths.unsqueeze(1)  # (1, T) vs (B, 1) -> (B, T)
+    token_ids = torch.full(padding_mask.shape, pad_id, dtype=torch.long)  # (B, T)
+    token_ids[~padding_mask] = flat_ids  # the real positions, read row by row, are the flat ids
     return token_ids, padding_mask
 
 

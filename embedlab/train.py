@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from embedlab.device import cpu_generator
-from embedlab.text import PAD_ID, to_bag
+from embedlab.text import pad_batch, to_bag
 
 Example = tuple[Sequence[int], int]  # (token ids, class label)
 Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]  # (the model's input tensors, labels (B,))
@@ -67,20 +67,8 @@ class PadCollate:
         _check_max_len(self.max_len, "PadCollate")
 
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """Pad a list of ``(ids, label)`` examples into one batch (equal to :func:`embedlab.text.pad_batch`).
-
-        Built from the bag layout with one tensor for the whole batch rather than one per row:
-        the rows of ``~padding_mask``, read in order, are exactly the flat ids.
-        """
-        id_lists = [list(ids)[: self.max_len] for ids, _ in examples]
-        flat_ids, offsets = to_bag(id_lists)  # (N,), (B,)
-        lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)  # (B,)
-        if int(lengths.max()) == 0:
-            raise ValueError("every sequence in the batch is empty: nothing to pad")
-        positions = torch.arange(int(lengths.max()))  # (T,)
-        padding_mask = positions.unsqueeze(0) >= lengths.unsqueeze(1)  # (B, 1) vs (1, T) -> (B, T)
-        token_ids = torch.full(padding_mask.shape, PAD_ID, dtype=torch.long)  # (B, T)
-        token_ids[~padding_mask] = flat_ids  # (N,) fills the real positions row by row
+        """Pad a list of ``(ids, label)`` examples into one batch with :func:`embedlab.text.pad_batch`."""
+        token_ids, padding_mask = pad_batch([list(ids)[: self.max_len] for ids, _ in examples])  # (B, T) each
         return (token_ids, padding_mask), _labels(examples)
 
 

@@ -138,7 +138,7 @@ def test_pad_collate_equals_pad_batch(max_len):
 
 
 def test_pad_collate_of_only_empty_sequences_raises():
-    with pytest.raises(ValueError, match="every sequence in the batch is empty"):
+    with pytest.raises(ValueError, match="every sequence in id_lists is empty"):
         PadCollate()([([], 0), ([], 1)])
 
 
