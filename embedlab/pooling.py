@@ -31,6 +31,7 @@ class Pooling(enum.Enum):
 
     MEAN = "mean"  # mean_pool: average of the real tokens
     SUM = "sum"  # sum_pool: sum of the real tokens
+    SQRT_N = "sqrtn"  # sqrt_n_pool: sum of the real tokens / sqrt(their number)
     MAX = "max"  # max_pool: largest value of each dimension over the real tokens
     ATTENTION = "attention"  # AttentionPool: softmax-weighted average, a learned query scores tokens
 
@@ -89,6 +90,53 @@ def mean_pool(x: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
     summed = sum_pool(x, padding_mask)  # (B, D)
     lengths = (~padding_mask).sum(dim=1, keepdim=True)  # (B, T) -> (B, 1)
     return summed / lengths.clamp(min=1).to(x.dtype)  # (B, D)
+
+
+def sqrt_n_pool(x: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    """Sum of the token vectors that are not padding, divided by the square root of their number.
+
+    Between the sum (grows like n) and the mean (does not grow): TensorFlow calls this combiner
+    ``"sqrtn"``. For n distinct tokens of weight 1, it is what the L2 normalisation of a TF-IDF
+    vector does to each entry.
+
+    Args:
+        x: (B, T, D) token vectors.
+        padding_mask: (B, T) bool, True at padding.
+
+    Returns:
+        (B, D); an all-padding row gives zeros (0 / sqrt(max(0, 1))).
+    """
+    summed = sum_pool(x, padding_mask)  # (B, D)
+    lengths = (~padding_mask).sum(dim=1, keepdim=True)  # (B, T) -> (B, 1)
+    return summed / lengths.clamp(min=1).to(x.dtype).sqrt()  # (B, D)
+
+
+def sqrt_n_weights(flat_ids: torch.Tensor, offsets: torch.Tensor, padding_idx: int | None = None) -> torch.Tensor:
+    """Per-token weights (N,) that turn ``nn.EmbeddingBag(mode="sum")`` into :func:`sqrt_n_pool`.
+
+    Every token of bag b gets ``1 / sqrt(n_b)``, where n_b counts the bag's ids other than
+    ``padding_idx`` (EmbeddingBag leaves those out of the sum). Pass the result as
+    ``per_sample_weights``. Integer cumulative sums only, so it is deterministic on CUDA too.
+
+    Args:
+        flat_ids: (N,) int64 ids, as made by :func:`embedlab.text.to_bag`.
+        offsets: (B,) int64 start of each bag in ``flat_ids``.
+        padding_idx: the id that does not count (None: every id counts).
+
+    Returns:
+        (N,) float32 weights, on the device of ``flat_ids``.
+    """
+    for name, value, shape in (("flat_ids", flat_ids, "(N,)"), ("offsets", offsets, "(B,)")):
+        if not isinstance(value, torch.Tensor) or value.dtype != torch.long or value.dim() != 1:
+            got = f"{value.dtype} of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ValueError(f"{name} must be a 1-D int64 tensor {shape}, as made by embedlab.text.to_bag; got {got}")
+    n = flat_ids.numel()
+    ends = torch.cat([offsets[1:], offsets.new_full((1,), n)])  # (B,)
+    real = torch.ones_like(flat_ids) if padding_idx is None else (flat_ids != padding_idx).long()  # (N,)
+    cumulative = torch.cat([real.new_zeros(1), real.cumsum(0)])  # (N + 1,)
+    counts = cumulative[ends] - cumulative[offsets]  # (B,) real ids per bag
+    scale = counts.clamp(min=1).float().rsqrt()  # (B,)
+    return scale.repeat_interleave(ends - offsets, output_size=n)  # (B,) -> (N,)
 
 
 def max_pool(x: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
@@ -280,6 +328,8 @@ class PoolingClassifier(nn.Module):
             return mean_pool(x, padding_mask), None  # (B, D)
         if self.pooling is Pooling.SUM:
             return sum_pool(x, padding_mask), None  # (B, D)
+        if self.pooling is Pooling.SQRT_N:
+            return sqrt_n_pool(x, padding_mask), None  # (B, D)
         if self.pooling is Pooling.MAX:
             return max_pool(x, padding_mask), None  # (B, D)
         return self.attention(x, padding_mask)  # (B, D), (B, T)
@@ -304,8 +354,8 @@ def _check_token_ids(token_ids: torch.Tensor, padding_mask: torch.Tensor) -> Non
 class BagClassifier(nn.Module):
     """``nn.EmbeddingBag`` -> linear, over the flat layout ``(flat_ids, offsets)`` of :func:`embedlab.text.to_bag`.
 
-    The fast path of :class:`PoolingClassifier` for mean, sum and max pooling: no padding is ever
-    built or looked up. Initialisation is the same as :class:`PoolingClassifier`'s, draw for draw,
+    The fast path of :class:`PoolingClassifier` for mean, sum, sqrt-n and max pooling: no padding
+    is ever built or looked up. Sqrt-n runs as a weighted sum (weights from :func:`sqrt_n_weights`). Initialisation is the same as :class:`PoolingClassifier`'s, draw for draw,
     so both models start from identical parameters for the same arguments.
     """
 
@@ -321,7 +371,7 @@ class BagClassifier(nn.Module):
         init_std: float = 0.1,
         seed: int = 0,
     ):
-        """Args: as :class:`PoolingClassifier`; ``pooling`` is MEAN, SUM or MAX (no attention)."""
+        """Args: as :class:`PoolingClassifier`; ``pooling`` is MEAN, SUM, SQRT_N or MAX (no attention)."""
         super().__init__()
         _check_positive_int(vocab_size, "vocab_size")
         _check_positive_int(emb_dim, "emb_dim")
@@ -330,12 +380,11 @@ class BagClassifier(nn.Module):
             raise ValueError(f"padding_idx must be in [0, {vocab_size}) or None, got {padding_idx}")
         if not isinstance(freeze, bool):
             raise TypeError(f"freeze must be a bool, got {type(freeze).__name__}")
-        self.pooling = _as_pooling(pooling, (Pooling.MEAN, Pooling.SUM, Pooling.MAX))
+        self.pooling = _as_pooling(pooling, (Pooling.MEAN, Pooling.SUM, Pooling.SQRT_N, Pooling.MAX))
         generator = cpu_generator(seed)
         weight = _embedding_weight(vocab_size, emb_dim, pretrained, init_std, padding_idx, generator)
-        self.embedding = nn.EmbeddingBag.from_pretrained(
-            weight, freeze=freeze, mode=self.pooling.value, padding_idx=padding_idx
-        )
+        mode = "sum" if self.pooling is Pooling.SQRT_N else self.pooling.value  # sqrt-n: a weighted sum
+        self.embedding = nn.EmbeddingBag.from_pretrained(weight, freeze=freeze, mode=mode, padding_idx=padding_idx)
         self.classifier = nn.Linear(emb_dim, num_classes)
         _linear_init(self.classifier, generator)
 
@@ -345,5 +394,9 @@ class BagClassifier(nn.Module):
             raise ValueError("flat_ids must be a 1-D int64 tensor (N,), as made by embedlab.text.to_bag")
         if not isinstance(offsets, torch.Tensor) or offsets.dtype != torch.long or offsets.dim() != 1:
             raise ValueError("offsets must be a 1-D int64 tensor (B,), as made by embedlab.text.to_bag")
-        pooled = self.embedding(flat_ids, offsets)  # (N,), (B,) -> (B, D)
+        weights = None
+        if self.pooling is Pooling.SQRT_N:
+            weights = sqrt_n_weights(flat_ids, offsets, self.embedding.padding_idx)  # (N,)
+            weights = weights.to(self.embedding.weight.dtype)
+        pooled = self.embedding(flat_ids, offsets, per_sample_weights=weights)  # (N,), (B,) -> (B, D)
         return self.classifier(pooled)  # (B, D) -> (B, C)

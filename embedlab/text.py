@@ -57,6 +57,39 @@ def tokenize_zh_words(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if not w.isspace()]
 
 
+def with_ngrams(tokens: Sequence[str], n: int = 2, sep: str = " ", mark: str = "") -> list[str]:
+    """``tokens``, then their 2-grams, ..., n-grams (each joined with ``sep``), all prefixed with ``mark``.
+
+    fastText's trick (Joulin et al., 2017): a bag that also holds the n-grams keeps a little local
+    order, so 不 好 (two tokens) and the bigram 不好 can get scores of their own. ``mark`` keeps
+    several kinds of features apart in one vocabulary: with ``mark="c:"`` the character bigram
+    ``c:不好`` is not the word ``w:不好``.
+
+    Args:
+        tokens: the tokens of one text, in order.
+        n: the longest n-gram, >= 1 (1 returns the tokens alone).
+        sep: what joins the tokens of an n-gram ("" for characters, " " for words).
+        mark: a prefix for every item.
+
+    Returns:
+        ``len(tokens)`` unigrams, then ``len(tokens) - k + 1`` k-grams for each k = 2..n (none when
+        the text is shorter than k).
+    """
+    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
+        raise TypeError(f"tokens must be a list of str (one text, tokenized), got {type(tokens).__name__}")
+    bad = next((t for t in tokens if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"tokens must all be str, got a {type(bad).__name__}: {bad!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if not isinstance(sep, str) or not isinstance(mark, str):
+        raise TypeError(f"sep and mark must be str, got {type(sep).__name__} and {type(mark).__name__}")
+    items = [mark + t for t in tokens]
+    for k in range(2, n + 1):
+        items += [mark + sep.join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)]
+    return items
+
+
 @dataclass(frozen=True)
 class Coverage:
     """How much of a corpus a vocabulary covers."""

@@ -15,6 +15,8 @@ from embedlab.pooling import (
     attention_pool,
     max_pool,
     mean_pool,
+    sqrt_n_pool,
+    sqrt_n_weights,
     sum_pool,
 )
 
@@ -54,15 +56,26 @@ def _loop(x, lengths, reduce):
     return torch.stack(rows)  # (B, D)
 
 
+def _padded_at_least_one_column(id_lists):
+    """(B, T) ids and padding mask with T >= 1 even when every list is empty (pad_batch refuses that)."""
+    token_ids = torch.zeros(len(id_lists), max(max(map(len, id_lists)), 1), dtype=torch.long)  # (B, T)
+    padding_mask = torch.ones_like(token_ids, dtype=torch.bool)
+    for b, ids in enumerate(id_lists):
+        token_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        padding_mask[b, : len(ids)] = False
+    return token_ids, padding_mask
+
+
 @pytest.mark.parametrize("shape,lengths", CASES)
 @pytest.mark.parametrize(
     "pool,reduce",
     [
         (mean_pool, lambda v: v.mean(dim=0)),
         (sum_pool, lambda v: v.sum(dim=0)),
+        (sqrt_n_pool, lambda v: v.sum(dim=0) / len(v) ** 0.5),
         (max_pool, lambda v: v.max(dim=0).values),
     ],
-    ids=["mean", "sum", "max"],
+    ids=["mean", "sum", "sqrtn", "max"],
 )
 def test_pool_equals_loop_over_examples(shape, lengths, pool, reduce):
     x, padding_mask = _batch(shape, lengths)
@@ -72,19 +85,42 @@ def test_pool_equals_loop_over_examples(shape, lengths, pool, reduce):
 @pytest.mark.parametrize("shape,lengths", CASES)
 @pytest.mark.parametrize("mode,pool", [("mean", mean_pool), ("sum", sum_pool), ("max", max_pool)])
 def test_pool_equals_embedding_bag_on_ragged_input(shape, lengths, mode, pool):
-    batch, _, emb_dim = shape
+    emb_dim = shape[2]
     vocab_size = 11
     generator = device.cpu_generator(1)
     id_lists = [torch.randint(2, vocab_size, (n,), generator=generator).tolist() for n in lengths]
     weight = device.randn((vocab_size, emb_dim), 2).double()  # (V, D)
     bag = nn.EmbeddingBag.from_pretrained(weight, mode=mode)
     expected = bag(*text.to_bag(id_lists))  # (B, D); empty bags give zeros
-    token_ids = torch.zeros(batch, max(max(lengths), 1), dtype=torch.long)  # (B, T)
-    padding_mask = torch.ones_like(token_ids, dtype=torch.bool)
-    for b, ids in enumerate(id_lists):
-        token_ids[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        padding_mask[b, : len(ids)] = False
+    token_ids, padding_mask = _padded_at_least_one_column(id_lists)
     torch.testing.assert_close(pool(weight[token_ids], padding_mask), expected)
+
+
+@pytest.mark.parametrize("shape,lengths", CASES)
+def test_sqrt_n_pool_equals_weighted_embedding_bag_on_ragged_input(shape, lengths):
+    emb_dim = shape[2]
+    vocab_size = 11
+    generator = device.cpu_generator(1)
+    id_lists = [torch.randint(2, vocab_size, (n,), generator=generator).tolist() for n in lengths]
+    weight = device.randn((vocab_size, emb_dim), 2).double()  # (V, D)
+    per_token = torch.tensor([n ** -0.5 for n in lengths for _ in range(n)], dtype=torch.float64)  # by hand
+    flat_ids, offsets = text.to_bag(id_lists)
+    torch.testing.assert_close(sqrt_n_weights(flat_ids, offsets).double(), per_token)
+    expected = nn.EmbeddingBag.from_pretrained(weight, mode="sum")(flat_ids, offsets, per_sample_weights=per_token)
+    token_ids, padding_mask = _padded_at_least_one_column(id_lists)
+    torch.testing.assert_close(sqrt_n_pool(weight[token_ids], padding_mask), expected)
+
+
+def test_sqrt_n_weights_skip_padding_idx_and_empty_bags():
+    flat_ids = torch.tensor([0, 3, 4, 0, 5, 6, 7, 8], dtype=torch.long)  # id 0 is padding
+    offsets = torch.tensor([0, 3, 3, 4], dtype=torch.long)  # bags [0 3 4], [], [0], [5 6 7 8]
+    weights = sqrt_n_weights(flat_ids, offsets, padding_idx=0)
+    expected = [2 ** -0.5] * 3 + [1.0] + [0.5] * 4  # 2 real ids, (empty), 0 real ids -> 1/sqrt(1), 4 real ids
+    torch.testing.assert_close(weights, torch.tensor(expected))
+    with pytest.raises(ValueError, match="flat_ids must be a 1-D int64 tensor"):
+        sqrt_n_weights(flat_ids.float(), offsets)
+    with pytest.raises(ValueError, match=r"offsets must be a 1-D int64 tensor \(B,\)"):
+        sqrt_n_weights(flat_ids, offsets.unsqueeze(0))
 
 
 @pytest.mark.parametrize("shape,lengths", CASES)
@@ -114,7 +150,7 @@ def test_attention_with_zero_query_is_mean_pooling(shape, lengths):
     torch.testing.assert_close(pooled, mean_pool(x, padding_mask))
 
 
-@pytest.mark.parametrize("pool", ["mean", "sum", "max", "attention"])
+@pytest.mark.parametrize("pool", ["mean", "sum", "sqrtn", "max", "attention"])
 def test_all_padding_row_gives_zeros_and_finite_gradients(pool):
     x, padding_mask = _batch((3, 4, 5), [4, 0, 2])
     x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0).requires_grad_(True)
@@ -123,7 +159,7 @@ def test_all_padding_row_gives_zeros_and_finite_gradients(pool):
         out, weights = attention_pool(x, padding_mask, query)
         assert torch.all(weights[1] == 0)
     else:
-        out = {"mean": mean_pool, "sum": sum_pool, "max": max_pool}[pool](x, padding_mask)
+        out = {"mean": mean_pool, "sum": sum_pool, "sqrtn": sqrt_n_pool, "max": max_pool}[pool](x, padding_mask)
     assert torch.all(out[1] == 0)
     out.sum().backward()
     assert torch.isfinite(x.grad).all()
@@ -133,7 +169,7 @@ def test_all_padding_row_gives_zeros_and_finite_gradients(pool):
         assert torch.isfinite(query.grad).all()
 
 
-@pytest.mark.parametrize("pool", [mean_pool, sum_pool, max_pool])
+@pytest.mark.parametrize("pool", [mean_pool, sum_pool, sqrt_n_pool, max_pool])
 def test_pooling_gradcheck(pool):
     x, padding_mask = _batch((3, 4, 2), [4, 1, 3])
     x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0).requires_grad_(True)
@@ -153,6 +189,7 @@ def test_mean_pool_exact_values():
     assert mean_pool(x, padding_mask).tolist() == [[2.0, 3.0]]
     assert sum_pool(x, padding_mask).tolist() == [[4.0, 6.0]]
     assert max_pool(x, padding_mask).tolist() == [[3.0, 4.0]]
+    torch.testing.assert_close(sqrt_n_pool(x, padding_mask), torch.tensor([[4.0, 6.0]]) / 2**0.5)
 
 
 def test_mean_pool_is_permutation_invariant():
@@ -163,7 +200,7 @@ def test_mean_pool_is_permutation_invariant():
     torch.testing.assert_close(mean_pool(shuffled, padding_mask), mean_pool(x, padding_mask))
 
 
-@pytest.mark.parametrize("pool", [mean_pool, sum_pool, max_pool])
+@pytest.mark.parametrize("pool", [mean_pool, sum_pool, sqrt_n_pool, max_pool])
 def test_bad_inputs_raise(pool):
     x, padding_mask = _batch((2, 3, 4), [3, 1])
     with pytest.raises(TypeError, match="x must be a torch.Tensor"):
@@ -196,7 +233,7 @@ def _padded(id_lists):
     return text.pad_batch(id_lists)
 
 
-@pytest.mark.parametrize("name", ["mean", "sum", "max"])
+@pytest.mark.parametrize("name", ["mean", "sum", "sqrtn", "max"])
 def test_bag_classifier_equals_pooling_classifier(name):
     id_lists = [[2, 3, 4], [5], [6, 7, 2, 2, 9]]
     padded = PoolingClassifier(12, 6, 3, pooling=name, seed=3).double()
@@ -304,5 +341,5 @@ def test_classifier_bad_batches_raise():
 
 
 def test_pooling_enum_names():
-    assert [p.value for p in Pooling] == ["mean", "sum", "max", "attention"]
+    assert [p.value for p in Pooling] == ["mean", "sum", "sqrtn", "max", "attention"]
     assert pooling.Pooling("max") is Pooling.MAX

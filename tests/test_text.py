@@ -356,3 +356,31 @@ def test_flat_ids_are_the_unpadded_cells_in_order(id_lists):
         assert token_ids[~padding_mask].tolist() == flat_ids.tolist()
         lengths = (~padding_mask).sum(dim=1)
         assert offsets.tolist() == (torch.cumsum(lengths, 0) - lengths).tolist()
+
+
+def test_with_ngrams_lists_unigrams_then_each_order():
+    assert text.with_ngrams(["不", "好", "吃"], 2, sep="") == ["不", "好", "吃", "不好", "好吃"]
+    assert text.with_ngrams(["价格", "不", "贵"], 3, mark="w:") == [
+        "w:价格", "w:不", "w:贵", "w:价格 不", "w:不 贵", "w:价格 不 贵"]
+    assert text.with_ngrams(["好"], 3) == ["好"]  # too short for any bigram
+    assert text.with_ngrams([], 2) == []
+    assert text.with_ngrams(["a", "b"], 1) == ["a", "b"]
+
+
+@given(st.lists(st.sampled_from(list("不好吃很贵")), max_size=12), st.integers(1, 4))
+@settings(derandomize=True, max_examples=50)
+def test_with_ngrams_counts(tokens, n):
+    items = text.with_ngrams(tokens, n, sep="|")
+    assert len(items) == sum(max(len(tokens) - k + 1, 0) for k in range(1, n + 1))
+    assert items[: len(tokens)] == tokens
+
+
+def test_with_ngrams_bad_arguments():
+    with pytest.raises(TypeError, match="tokens must be a list of str"):
+        text.with_ngrams("不好", 2)
+    with pytest.raises(TypeError, match="tokens must all be str, got a int"):
+        text.with_ngrams(["不", 3], 2)
+    with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
+        text.with_ngrams(["不"], 0)
+    with pytest.raises(TypeError, match="sep and mark must be str"):
+        text.with_ngrams(["不"], 2, sep=None)
