@@ -10,6 +10,7 @@ Conventions used by every later module:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections import Counter
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import jieba
+import numpy as np
 import torch
 
 jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary load time on stderr otherwise
@@ -300,5 +302,5 @@ def to_bag(id_lists: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tenso
     _check_id_lists(id_lists)
     lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)  # (B,)
     offsets = torch.cumsum(lengths, dim=0) - lengths  # (B,)
-    flat_ids = torch.tensor([i for ids in id_lists for i in ids], dtype=torch.long)  # (N,)
-    return flat_ids, offsets
+    flat = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
+    return torch.from_numpy(flat), offsets  # flat_ids (N,): the sequences one after another
