@@ -355,8 +355,9 @@ class BagClassifier(nn.Module):
     """``nn.EmbeddingBag`` -> linear, over the flat layout ``(flat_ids, offsets)`` of :func:`embedlab.text.to_bag`.
 
     The fast path of :class:`PoolingClassifier` for mean, sum, sqrt-n and max pooling: no padding
-    is ever built or looked up. Sqrt-n runs as a weighted sum (weights from :func:`sqrt_n_weights`). Initialisation is the same as :class:`PoolingClassifier`'s, draw for draw,
-    so both models start from identical parameters for the same arguments.
+    is ever built or looked up. Sqrt-n runs as a weighted sum (weights from :func:`sqrt_n_weights`).
+    Initialisation is the same as :class:`PoolingClassifier`'s, draw for draw, so both models start
+    from identical parameters for the same arguments.
     """
 
     def __init__(
