@@ -139,3 +139,13 @@ def test_no_run_timings_stored(path):
             assert not re.search(r"\d+:\d{2}<(?:\d+:\d{2}|\?),", text), (
                 f"{path.name} code cell {i + 1} stores a tqdm timing; run `make outputs`"
             )
+
+
+def test_book_excludes_the_ignored_tool_folders():
+    """pytest and hypothesis write folders (with a README.md) into the checkout; the book must not read
+    them, or `make book` after `make test` fails on "document isn't included in any toctree"."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    ignored = [line.strip().strip("/") for line in (ROOT / ".gitignore").read_text().splitlines()]
+    for folder in (".pytest_cache", ".hypothesis", ".venv", "_build"):
+        assert folder in ignored, f".gitignore should name {folder}"
+        assert folder in config["exclude_patterns"], f"_config.yml exclude_patterns lacks {folder}"
