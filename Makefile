@@ -19,12 +19,13 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile notebooks
 HAS_CUDA := $(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
 
-.PHONY: help install book test test-unit test-notebooks test-gpu browser lab outputs serve bench clean
+.PHONY: help install book test test-unit test-notebooks test-gpu gpu-kit browser lab outputs serve bench clean
 
 help:
 	@echo "make book    build the website into _build/html (installs into .venv first)"
 	@echo "make test    unit tests, site test, notebooks on the CPU (and on CUDA when present)"
 	@echo "make test-gpu   only the notebooks on CUDA; fails when no CUDA device is there"
+	@echo "make gpu-kit    prepare .gpukit/, the carry folders of the CUDA pass on a lent GPU machine"
 	@echo "make lab     JupyterLab on the project's environment"
 	@echo "make outputs re-execute every notebook on the CPU and store the outputs"
 	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)"
@@ -59,6 +60,10 @@ test-notebooks: $(STAMP)
 test-gpu: $(STAMP)
 	@$(HAS_CUDA) || { echo "make test-gpu: no CUDA device (torch.cuda.is_available() is False); nothing was tested" >&2; exit 1; }
 	EMBEDLAB_DEVICE=cuda $(NBVAL)
+
+# Wheels, data and the split MiniLM weights for the lent GPU machine; prints the plan of calls.
+gpu-kit: $(STAMP)
+	$(BIN)/python tools/gpu_kit.py prepare
 
 # Debian's Chromium, for the test that loads the built site in a headless browser.
 browser:
