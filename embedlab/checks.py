@@ -338,3 +338,17 @@ def check_rows_not_empty(name: str, padding_mask: torch.Tensor) -> torch.Tensor:
                 f"{name} must leave at least one real (False) position in every row, got rows {rows[:5]} all padding"
             )
     return padding_mask
+
+
+def check_broadcast_mask(name: str, value: object, shape: tuple[int, ...], meaning: str) -> torch.Tensor:
+    """A bool mask that broadcasts to ``shape`` (e.g. the (..., Tq, Tk) scores of attention)."""
+    check_tensor(name, value)
+    if value.dtype != torch.bool:
+        raise ValueError(f"{name} must have dtype torch.bool ({meaning}), got {value.dtype}")
+    try:
+        broadcast = torch.broadcast_shapes(value.shape, shape)
+    except RuntimeError:
+        broadcast = None
+    if broadcast != torch.Size(shape):
+        raise ValueError(f"{name} must broadcast to the shape {tuple(shape)}, got {tuple(value.shape)}")
+    return value
