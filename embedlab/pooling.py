@@ -241,23 +241,29 @@ def _embedding_weight(config: ClassifierConfig, pretrained: torch.Tensor | None,
     return pretrained.detach().to("cpu", torch.float32).clone()  # (V, D), the caller's tensor is not shared
 
 
-def _linear_init(linear: nn.Linear, generator: torch.Generator) -> None:
-    """PyTorch's default ``nn.Linear`` init, drawn from ``generator`` instead of the global one.
+def seeded_linear(in_features: int, out_features: int, generator: torch.Generator) -> nn.Linear:
+    """An ``nn.Linear(in_features, out_features)`` whose parameters are drawn from ``generator``.
 
-    The weight is ``kaiming_uniform_(a=sqrt(5))`` and the bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-    exactly as ``nn.Linear.reset_parameters``: after ``torch.manual_seed(s)``, ``nn.Linear`` draws
-    the same numbers as this function with ``cpu_generator(s)``.
+    The draws are PyTorch's default init, exactly as ``nn.Linear.reset_parameters`` makes them:
+    the weight ``kaiming_uniform_(a=sqrt(5))``, then the bias U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    So ``seeded_linear(i, o, cpu_generator(s))`` equals ``nn.Linear(i, o)`` built right after
+    ``torch.manual_seed(s)``, bit for bit. Building the layer still draws from the global generator
+    once (``nn.Linear``'s own init, then overwritten), so code that relies on the global
+    generator's state after it sees the same state as before.
+
+    Args:
+        in_features: D, the input size.
+        out_features: C, the output size.
+        generator: a CPU generator, e.g. :func:`embedlab.device.cpu_generator`.
     """
-    bound = 1.0 / math.sqrt(linear.in_features)
+    checks.check_int("in_features", in_features, at_least=1)
+    checks.check_int("out_features", out_features, at_least=1)
+    checks.check_type("generator", generator, torch.Generator, "a torch.Generator")
+    linear = nn.Linear(in_features, out_features)
+    bound = 1.0 / math.sqrt(in_features)
     nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
     nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
-
-
-def _build_head(config: ClassifierConfig, generator: torch.Generator) -> nn.Linear:
-    """The linear head (D -> C), its parameters drawn from ``generator``."""
-    head = nn.Linear(config.emb_dim, config.num_classes)  # also draws from the global generator, as it always did
-    _linear_init(head, generator)
-    return head
+    return linear
 
 
 class PoolingClassifier(nn.Module):
@@ -285,7 +291,7 @@ class PoolingClassifier(nn.Module):
             weight, freeze=config.freeze, padding_idx=config.padding_idx, max_norm=config.max_norm, sparse=config.sparse
         )
         self.attention = AttentionPool(config.emb_dim) if self.pooling is Pooling.ATTENTION else None
-        self.head = _build_head(config, generator)
+        self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
 
     def encode(
         self, token_ids: torch.Tensor, padding_mask: torch.Tensor
@@ -347,7 +353,7 @@ class BagClassifier(nn.Module):
             weight, freeze=config.freeze, mode=mode, padding_idx=config.padding_idx,
             max_norm=config.max_norm, sparse=config.sparse,
         )
-        self.head = _build_head(config, generator)
+        self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
 
     def forward(self, flat_ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Logits (B, C), or (B,) for the binary head, of B bags.
