@@ -203,7 +203,8 @@ class PretrainedClassifier(nn.Module):
         super().__init__()
         bert_like = isinstance(encoder, nn.Module) and hasattr(encoder, "embeddings") and hasattr(encoder, "encoder")
         if not bert_like:
-            raise TypeError(f"encoder must be a BERT-style model (embeddings + encoder.layer), got {checks.describe(encoder)}")
+            got = checks.describe(encoder)
+            raise TypeError(f"encoder must be a BERT-style model (embeddings + encoder.layer), got {got}")
         checks.check_int("num_classes", num_classes, at_least=2)
         checks.check_seed("seed", seed)
         self.encoder = encoder
@@ -260,7 +261,8 @@ class PretrainedClassifier(nn.Module):
         """
         checks.check_int("start_layer", start_layer, at_least=0, at_most=len(self.layers))
         width = self.head.in_features
-        checks.check_tensor("hidden", hidden, dtype=self.head.weight.dtype, shape=(None, None, width), shape_text="(B, T, D)")
+        dtype = self.head.weight.dtype
+        checks.check_tensor("hidden", hidden, dtype=dtype, shape=(None, None, width), shape_text="(B, T, D)")
         checks.check_padding_mask("padding_mask", padding_mask, tuple(hidden.shape[:2]))
         mask = additive_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
         for layer in self.layers[start_layer:]:

@@ -228,7 +228,9 @@ def _as_pooling(pooling: Pooling | str) -> Pooling:
     return Pooling(checks.check_choice("pooling", pooling, [p.value for p in Pooling]))
 
 
-def _embedding_weight(config: ClassifierConfig, pretrained: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+def _embedding_weight(
+    config: ClassifierConfig, pretrained: torch.Tensor | None, generator: torch.Generator
+) -> torch.Tensor:
     """The (V, D) starting matrix: a float32 copy of ``pretrained``, or N(0, init_std^2) drawn on the CPU."""
     if pretrained is None:
         weight = torch.randn(config.vocab_size, config.emb_dim, generator=generator) * config.init_std  # (V, D)

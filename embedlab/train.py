@@ -56,7 +56,8 @@ def _check_examples(name: str, examples: object, vocab_size: int | None = None) 
     top_label, top_at = -1, 0
     for n, example in enumerate(examples):
         if isinstance(example, (str, bytes, torch.Tensor)) or not isinstance(example, Sequence) or len(example) != 2:
-            raise TypeError(f"{name}[{n}] must be a pair (list of token ids, int label), got {checks.describe(example)}")
+            got = checks.describe(example)
+            raise TypeError(f"{name}[{n}] must be a pair (list of token ids, int label), got {got}")
         ids, label = example
         if isinstance(label, bool) or not isinstance(label, numbers.Integral):
             raise TypeError(f"{name}[{n}] label must be an int class, got {checks.describe(label)}")

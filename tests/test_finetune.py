@@ -6,7 +6,6 @@ well under a second; the pretrained MiniLM has the same architecture.
 
 from __future__ import annotations
 
-import copy
 import re
 
 import pytest
