@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the repository's own embedlab, also without `pip install -e .`
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from embedlab import device, encoder, finetune, pretrained, train  # noqa: E402
+from embedlab import attention, device, finetune, pretrained, train  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 SIZES = {  # name -> (train_per_class, val_per_class, test_per_class, epochs of top2 and full)
@@ -77,7 +77,7 @@ def fresh_classifier(base, head: torch.nn.Linear | None = None) -> finetune.Pret
     """A copy of the pretrained encoder (all trainable) and a head seeded with 0, or a copy of ``head``."""
     bert = copy.deepcopy(base)
     finetune.disable_dropout(bert)
-    encoder.unfreeze(bert)
+    train.unfreeze(bert)
     device.seed_everything(0)
     classifier = finetune.PretrainedClassifier(bert, num_classes=2)
     if head is not None:
@@ -131,16 +131,16 @@ def run_size(name: str, tokenizer, base) -> dict:
 
     # frozen: the head alone, on the cached last layer
     frozen = fresh_classifier(base)
-    encoder.freeze(frozen.encoder)
+    train.freeze(frozen.encoder)
     run("frozen", finetune.FromLayer(frozen, last), last, s["frozen_epochs"], None,
-        encoder.count_parameters(frozen, trainable_only=True))
+        train.count_parameters(frozen, trainable_only=True))
 
     # top2: layers 4-5 and the head (starting from the frozen regime's head), on the cached input of layer 4
     top2 = fresh_classifier(base, frozen.head)
-    encoder.freeze(top2.encoder)
-    encoder.unfreeze(top2.layers[top:])
+    train.freeze(top2.encoder)
+    train.unfreeze(top2.layers[top:])
     run("top2", finetune.FromLayer(top2, top), top, epochs, {"classifier.encoder": s["encoder_lr_scale"]},
-        encoder.count_parameters(top2, trainable_only=True))
+        train.count_parameters(top2, trainable_only=True))
     # the same regime without a cache: layers 0-3 recomputed (no grad) at every step, one epoch
     examples = finetune.to_examples(ids, mask, labels)
     with Timer() as t:
@@ -151,7 +151,7 @@ def run_size(name: str, tokenizer, base) -> dict:
     # full: everything (starting from the frozen regime's head), the encoder at the smaller learning rate
     full = fresh_classifier(base, frozen.head)
     run("full", full, None, epochs, {"encoder": s["encoder_lr_scale"]},
-        encoder.count_parameters(full, trainable_only=True))
+        train.count_parameters(full, trainable_only=True))
     return {
         "train_examples": n_train,
         "val_examples": n_val,
@@ -170,9 +170,13 @@ class RecomputeBottom(torch.nn.Module):
         self.classifier = classifier
         self.start = start
 
-    def forward(self, input_ids, padding_mask):
-        with torch.no_grad():
-            hidden = self.classifier.layer_input(input_ids, padding_mask, self.start)
+    def forward(self, token_ids, padding_mask):
+        with torch.no_grad():  # the embeddings and layers 0..start-1, nothing above
+            hidden = self.classifier.encoder.embeddings(input_ids=token_ids)  # (B, T) -> (B, T, D)
+            mask = attention.additive_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
+            for layer in self.classifier.layers[: self.start]:
+                hidden = layer(hidden, mask)
+                hidden = hidden[0] if isinstance(hidden, tuple) else hidden  # (B, T, D)
         return self.classifier.forward_from(hidden, padding_mask, self.start)
 
 

@@ -9,7 +9,8 @@ Mask convention of this module (the same as ``F.scaled_dot_product_attention``'s
   may not. It broadcasts against the scores, shape (..., Tq, Tk).
 * ``padding_mask`` keeps the package's convention (``embedlab.text.pad_batch``): (B, T), **True at
   padding**. :func:`attn_mask_from_padding` turns it into a ``mask``; :class:`MultiHeadAttention`
-  accepts it directly.
+  accepts it directly; :func:`additive_mask` turns it into the float mask a BERT layer adds to its
+  scores (0 at real keys, the most negative float at padding).
 * A query whose every key is masked out (a *fully masked row*) gets all-zero weights and an
   all-zero output, not NaN, and gradients stay finite. The math backend of
   ``F.scaled_dot_product_attention`` (torch 2.13) returns the same zeros; ``nn.MultiheadAttention``
@@ -23,9 +24,12 @@ import math
 import torch
 from torch import nn
 
+from embedlab import checks
+
 __all__ = [
     "scaled_dot_product_attention",
     "attn_mask_from_padding",
+    "additive_mask",
     "causal_mask",
     "attention_entropy",
     "split_heads",
@@ -55,9 +59,22 @@ def scaled_dot_product_attention(
         output: (..., Tq, Dv).
         weights: (..., Tq, Tk); each row sums to 1, or to 0 where the row is fully masked.
     """
-    _check_qkv(q, k, v)
+    checks.check_tensor("q", q, dim=tuple(range(2, 9)), floating=True, shape_text="(..., Tq, Dk)")
+    checks.check_tensor("k", k, dtype=q.dtype, shape=(*q.shape[:-2], None, q.shape[-1]), shape_text="(..., Tk, Dk)")
+    checks.check_tensor("v", v, dtype=q.dtype, shape=(*q.shape[:-2], k.shape[-2], None), shape_text="(..., Tk, Dv)")
+    if 0 in (q.shape[-2], k.shape[-2], q.shape[-1]):
+        raise ValueError(f"q and k need at least one token and one feature, got {tuple(q.shape)}, {tuple(k.shape)}")
+    checks.check_same_device("k", k, "q", q)
+    checks.check_same_device("v", v, "q", q)
     if mask is not None:
-        _check_mask(mask, "mask", (*q.shape[:-1], k.shape[-2]))
+        checks.check_broadcast_mask("mask", mask, (*q.shape[:-1], k.shape[-2]), "True = may attend")
+    return _attend(q, k, v, mask)
+
+
+def _attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`scaled_dot_product_attention` without the checks (its callers checked)."""
     d_k = q.shape[-1]
     attn_scores = q @ k.transpose(-2, -1)  # (..., Tq, Dk) @ (..., Dk, Tk) -> (..., Tq, Tk)
     attn_scores = attn_scores / math.sqrt(d_k)  # (..., Tq, Tk)
@@ -83,16 +100,38 @@ def attn_mask_from_padding(padding_mask: torch.Tensor) -> torch.Tensor:
         (B, 1, Tk) bool: broadcasts against scores of shape (B, Tq, Tk); unsqueeze(1) once more
         for (B, H, Tq, Tk).
     """
-    if not isinstance(padding_mask, torch.Tensor):
-        raise TypeError(f"padding_mask must be a torch.Tensor, got {type(padding_mask).__name__}")
-    if padding_mask.dtype != torch.bool:
-        raise TypeError(
-            f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}"
-        )
-    if padding_mask.dim() != 2:
-        raise ValueError(f"padding_mask must have shape (B, T), got {tuple(padding_mask.shape)}")
+    _check_padding_mask_2d(padding_mask)
     keep = ~padding_mask  # (B, Tk)
     return keep.unsqueeze(1)  # (B, Tk) -> (B, 1, Tk)
+
+
+def additive_mask(padding_mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The mask a BERT layer adds to its attention scores: 0 for real keys, the most negative float at padding.
+
+    Args:
+        padding_mask: (B, T) bool, True at padding.
+        dtype: the floating dtype of the scores.
+
+    Returns:
+        (B, 1, 1, T): broadcasts over heads and queries.
+    """
+    _check_padding_mask_2d(padding_mask)
+    checks.check_type("dtype", dtype, torch.dtype, "a torch.dtype")
+    if not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point dtype (the scores'), got {dtype}")
+    fill = torch.finfo(dtype).min
+    mask = torch.zeros(padding_mask.shape, dtype=dtype, device=padding_mask.device)  # (B, T)
+    mask = mask.masked_fill(padding_mask, fill)  # (B, T)
+    return mask[:, None, None, :]  # (B, T) -> (B, 1, 1, T)
+
+
+def _check_padding_mask_2d(padding_mask: object) -> None:
+    """A (B, T) bool padding mask, of any B and T."""
+    checks.check_tensor("padding_mask", padding_mask, dim=2, shape_text="(B, T)")
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(padding_mask.shape))
+
+
+MAX_TOKENS = 16_384  # longest T that causal_mask and sinusoidal_positions build a table for (T * T bools: 256 MiB)
 
 
 def causal_mask(num_tokens: int, device: torch.device | str | None = None) -> torch.Tensor:
@@ -102,10 +141,7 @@ def causal_mask(num_tokens: int, device: torch.device | str | None = None) -> to
         num_tokens: T, at least 1.
         device: where to build the mask (default: the CPU).
     """
-    if isinstance(num_tokens, bool) or not isinstance(num_tokens, int):
-        raise TypeError(f"num_tokens must be an int, got {type(num_tokens).__name__}")
-    if num_tokens < 1:
-        raise ValueError(f"num_tokens must be >= 1, got {num_tokens}")
+    checks.check_int("num_tokens", num_tokens, at_least=1, at_most=MAX_TOKENS)
     ones = torch.ones(num_tokens, num_tokens, dtype=torch.bool, device=device)  # (T, T)
     return torch.tril(ones)  # (T, T)
 
@@ -119,12 +155,10 @@ def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., Tq): 0 when a query attends to one key, log(Tk) when it attends uniformly.
     """
-    if not isinstance(weights, torch.Tensor):
-        raise TypeError(f"weights must be a torch.Tensor, got {type(weights).__name__}")
-    if not weights.is_floating_point():
-        raise TypeError(f"weights must be floating point, got {weights.dtype}")
-    if weights.dim() < 1 or weights.shape[-1] == 0:
+    checks.check_tensor("weights", weights, dim=tuple(range(1, 9)), floating=True, shape_text="(..., Tq, Tk)")
+    if weights.shape[-1] == 0:
         raise ValueError(f"weights must have a non-empty last dim (Tk), got shape {tuple(weights.shape)}")
+    checks.check_finite("weights", weights)
     return torch.special.entr(weights).sum(dim=-1)  # (..., Tq, Tk) -> (..., Tq)
 
 
@@ -138,8 +172,13 @@ def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     Returns:
         (B, H, T, Dh) with Dh = D // H; head h holds features h*Dh .. (h+1)*Dh - 1.
     """
-    _check_3d(x, "x")
+    checks.check_tensor("x", x, dim=3, shape_text="(B, T, D)")
     _check_heads(x.shape[-1], num_heads, "x.shape[-1]")
+    return _split_heads(x, num_heads)
+
+
+def _split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    """:func:`split_heads` without the checks."""
     batch, tokens, emb_dim = x.shape
     head_dim = emb_dim // num_heads
     x = x.view(batch, tokens, num_heads, head_dim)  # (B, T, D) -> (B, T, H, Dh)
@@ -155,10 +194,12 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
     Returns:
         (B, T, H * Dh).
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(f"x must have shape (B, H, T, Dh), got {tuple(x.shape)}")
+    checks.check_tensor("x", x, dim=4, shape_text="(B, H, T, Dh)")
+    return _merge_heads(x)
+
+
+def _merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """:func:`merge_heads` without the checks."""
     batch, num_heads, tokens, head_dim = x.shape
     x = x.transpose(1, 2)  # (B, H, T, Dh) -> (B, T, H, Dh)
     return x.reshape(batch, tokens, num_heads * head_dim)  # (B, T, H, Dh) -> (B, T, D)
@@ -180,11 +221,9 @@ class MultiHeadAttention(nn.Module):
             bias: give the four projections a bias.
         """
         super().__init__()
-        if isinstance(emb_dim, bool) or not isinstance(emb_dim, int):
-            raise TypeError(f"emb_dim must be an int, got {type(emb_dim).__name__}")
-        if emb_dim < 1:
-            raise ValueError(f"emb_dim must be >= 1, got {emb_dim}")
+        checks.check_int("emb_dim", emb_dim, at_least=1)
         _check_heads(emb_dim, num_heads, "emb_dim")
+        checks.check_bool("bias", bias)
         self.emb_dim = emb_dim
         self.num_heads = num_heads
         self.head_dim = emb_dim // num_heads
@@ -217,54 +256,46 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        for name, x in (("query", query), ("key", key), ("value", value)):
-            _check_3d(x, name)
-            if x.shape[-1] != self.emb_dim:
-                raise ValueError(
-                    f"{name} must have last dim emb_dim={self.emb_dim}, got shape {tuple(x.shape)}"
-                )
-        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError(
-                f"query (B, Tq, D), key and value (B, Tk, D) must agree on B and Tk, got shapes "
-                f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
-            )
-        batch, q_len, k_len = query.shape[0], query.shape[1], key.shape[1]
-        keep = self._combine_masks(padding_mask, mask, batch, q_len, k_len)  # (B, 1, Tq, Tk) or None
-        q = split_heads(self.q_proj(query), self.num_heads)  # (B, Tq, D) -> (B, H, Tq, Dh)
-        k = split_heads(self.k_proj(key), self.num_heads)  # (B, Tk, D) -> (B, H, Tk, Dh)
-        v = split_heads(self.v_proj(value), self.num_heads)  # (B, Tk, D) -> (B, H, Tk, Dh)
-        heads, weights = scaled_dot_product_attention(q, k, v, keep)  # (B, H, Tq, Dh), (B, H, Tq, Tk)
-        merged = merge_heads(heads)  # (B, H, Tq, Dh) -> (B, Tq, D)
+        self._check_inputs(query, key, value, padding_mask, mask)
+        keep = self._combine_masks(padding_mask, mask)  # (B, 1, Tq, Tk) or None
+        q = _split_heads(self.q_proj(query), self.num_heads)  # (B, Tq, D) -> (B, H, Tq, Dh)
+        k = _split_heads(self.k_proj(key), self.num_heads)  # (B, Tk, D) -> (B, H, Tk, Dh)
+        v = _split_heads(self.v_proj(value), self.num_heads)  # (B, Tk, D) -> (B, H, Tk, Dh)
+        heads, weights = _attend(q, k, v, keep)  # (B, H, Tq, Dh), (B, H, Tq, Tk)
+        merged = _merge_heads(heads)  # (B, H, Tq, Dh) -> (B, Tq, D)
         output = self.out_proj(merged)  # (B, Tq, D)
         return output, weights
 
+    def _check_inputs(self, query, key, value, padding_mask, mask) -> None:
+        """query (B, Tq, D), key and value (B, Tk, D) in the parameters' dtype, and the two masks."""
+        dtype = self.q_proj.weight.dtype
+        checks.check_tensor("query", query, dtype=dtype, shape=(None, None, self.emb_dim), shape_text="(B, Tq, D)")
+        batch, q_len = query.shape[:2]
+        checks.check_tensor("key", key, dtype=dtype, shape=(batch, None, self.emb_dim), shape_text="(B, Tk, D)")
+        k_len = key.shape[1]
+        checks.check_tensor("value", value, dtype=dtype, shape=(batch, k_len, self.emb_dim), shape_text="(B, Tk, D)")
+        if padding_mask is not None:
+            checks.check_padding_mask("padding_mask", padding_mask, (batch, k_len), shape_text="(B, Tk)")
+        if mask is not None:
+            checks.check_tensor("mask", mask, dim=(2, 3), shape_text="(Tq, Tk) or (B, Tq, Tk)")
+            checks.check_broadcast_mask("mask", mask, (batch, q_len, k_len), "True = may attend")
+
     @staticmethod
-    def _combine_masks(
-        padding_mask: torch.Tensor | None,
-        mask: torch.Tensor | None,
-        batch: int,
-        q_len: int,
-        k_len: int,
-    ) -> torch.Tensor | None:
+    def _combine_masks(padding_mask: torch.Tensor | None, mask: torch.Tensor | None) -> torch.Tensor | None:
         """One keep-mask of shape (B, 1, Tq, Tk) (or broadcastable to it) from both masks."""
         keep = None
         if padding_mask is not None:
-            if isinstance(padding_mask, torch.Tensor) and padding_mask.shape != (batch, k_len):
-                raise ValueError(
-                    f"padding_mask must have shape (B, Tk) = {(batch, k_len)}, "
-                    f"got {tuple(padding_mask.shape)}"
-                )
-            keep = attn_mask_from_padding(padding_mask)  # (B, 1, Tk)
+            keep = (~padding_mask).unsqueeze(1)  # (B, Tk) -> (B, 1, Tk)
         if mask is not None:
-            _check_mask(mask, "mask", (batch, q_len, k_len))
-            if mask.dim() not in (2, 3):  # (Tk,) would broadcast too, but says less than it seems
-                raise ValueError(f"mask must have shape (Tq, Tk) or (B, Tq, Tk), got {tuple(mask.shape)}")
             keep = mask if keep is None else keep & mask  # (B, Tq, Tk) or (Tq, Tk)
         if keep is None:
             return None
         if keep.dim() == 3:
             keep = keep.unsqueeze(1)  # (B, 1|Tq, Tk) -> (B, 1, 1|Tq, Tk): the same mask for every head
         return keep
+
+
+MAX_POSITIONS = 1_000_000  # largest T, and D, of a table of sinusoidal positions
 
 
 def sinusoidal_positions(num_positions: int, emb_dim: int) -> torch.Tensor:
@@ -277,13 +308,10 @@ def sinusoidal_positions(num_positions: int, emb_dim: int) -> torch.Tensor:
     Returns:
         (T, D) float32, every entry in [-1, 1].
     """
-    for name, value in (("num_positions", num_positions), ("emb_dim", emb_dim)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if num_positions < 1:
-        raise ValueError(f"num_positions must be >= 1, got {num_positions}")
-    if emb_dim < 2 or emb_dim % 2 != 0:
-        raise ValueError(f"emb_dim must be even and >= 2 (sin and cos pairs), got {emb_dim}")
+    checks.check_int("num_positions", num_positions, at_least=1, at_most=MAX_POSITIONS)
+    checks.check_int("emb_dim", emb_dim, at_least=2, at_most=MAX_POSITIONS)
+    if emb_dim % 2 != 0:
+        raise ValueError(f"emb_dim must be even (sin and cos pairs), got {emb_dim}")
     positions = torch.arange(num_positions, dtype=torch.float64).unsqueeze(1)  # (T, 1)
     two_i = torch.arange(0, emb_dim, 2, dtype=torch.float64)  # (D/2,)
     frequencies = torch.pow(10000.0, -two_i / emb_dim)  # (D/2,)
@@ -305,8 +333,7 @@ class SinusoidalPositionalEncoding(nn.Module):
             max_len: the longest sequence it will see.
         """
         super().__init__()
-        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-            raise ValueError(f"max_len must be an int >= 1, got {max_len!r}")
+        checks.check_int("max_len", max_len, at_least=1, at_most=MAX_POSITIONS)
         encoding = sinusoidal_positions(max_len, emb_dim)  # (max_len, D)
         self.register_buffer("encoding", encoding, persistent=False)
 
@@ -319,10 +346,8 @@ class SinusoidalPositionalEncoding(nn.Module):
         Returns:
             (B, T, D).
         """
-        _check_3d(x, "x")
         max_len, emb_dim = self.encoding.shape
-        if x.shape[-1] != emb_dim:
-            raise ValueError(f"x must have last dim emb_dim={emb_dim}, got shape {tuple(x.shape)}")
+        checks.check_tensor("x", x, shape=(None, None, emb_dim), floating=True, shape_text="(B, T, D)")
         if x.shape[1] > max_len:
             raise ValueError(f"x has {x.shape[1]} tokens but the encoding was built for max_len={max_len}")
         positions = self.encoding[: x.shape[1]]  # (T, D)
@@ -332,63 +357,7 @@ class SinusoidalPositionalEncoding(nn.Module):
 # --- input checks -------------------------------------------------------------------------------
 
 
-def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
-    for name, x in (("q", q), ("k", k), ("v", v)):
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"{name} must be floating point, got {x.dtype}")
-        if x.dim() < 2:
-            raise ValueError(f"{name} must have at least 2 dims (..., T, D), got shape {tuple(x.shape)}")
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
-    if not (q.device == k.device == v.device):
-        raise ValueError(f"q, k and v must be on one device, got {q.device}, {k.device}, {v.device}")
-    if not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
-        raise ValueError(
-            f"q, k and v must have the same leading dims (...), got shapes "
-            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
-        )
-    if k.shape[-1] != q.shape[-1]:
-        raise ValueError(
-            f"k must have the same last dim (Dk) as q, got q {tuple(q.shape)} and k {tuple(k.shape)}"
-        )
-    if v.shape[-2] != k.shape[-2]:
-        raise ValueError(
-            f"v must have as many tokens (Tk) as k, got k {tuple(k.shape)} and v {tuple(v.shape)}"
-        )
-    if q.shape[-2] == 0 or k.shape[-2] == 0 or q.shape[-1] == 0:
-        raise ValueError(
-            f"q and k need at least one token and one feature, got {tuple(q.shape)}, {tuple(k.shape)}"
-        )
-
-
-def _check_mask(mask: torch.Tensor, name: str, scores_shape: tuple[int, ...]) -> None:
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(f"{name} must be a bool torch.Tensor, got {type(mask).__name__}")
-    if mask.dtype != torch.bool:
-        raise TypeError(f"{name} must have dtype torch.bool (True = may attend), got {mask.dtype}")
-    try:
-        shape = torch.broadcast_shapes(mask.shape, scores_shape)
-    except RuntimeError:
-        shape = None
-    if shape != torch.Size(scores_shape):
-        raise ValueError(
-            f"{name} must broadcast to the scores' shape {tuple(scores_shape)}, got {tuple(mask.shape)}"
-        )
-
-
-def _check_3d(x: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 3:
-        raise ValueError(f"{name} must have shape (B, T, D), got {tuple(x.shape)}")
-
-
 def _check_heads(emb_dim: int, num_heads: int, name: str) -> None:
-    if isinstance(num_heads, bool) or not isinstance(num_heads, int):
-        raise TypeError(f"num_heads must be an int, got {type(num_heads).__name__}")
-    if num_heads < 1:
-        raise ValueError(f"num_heads must be >= 1, got {num_heads}")
+    checks.check_int("num_heads", num_heads, at_least=1)
     if emb_dim % num_heads != 0:
         raise ValueError(f"{name}={emb_dim} must be divisible by num_heads={num_heads}")

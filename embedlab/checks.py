@@ -296,3 +296,59 @@ def reading(path: str | Path, expected: str) -> Iterator[None]:
         if isinstance(error, ValueError) and str(path) in str(error):
             raise  # already names the file
         raise ValueError(f"{path}: expected {expected}; {type(error).__name__}: {error}") from error
+
+
+# added by part B --------------------------------------------------------------------------------
+
+
+def check_same_device(name: str, value: torch.Tensor, other_name: str, other: torch.Tensor) -> torch.Tensor:
+    """``value`` on the device of ``other`` (a ValueError naming both otherwise)."""
+    if value.device != other.device:
+        raise ValueError(f"{name} must be on the device of {other_name} ({other.device}), got {value.device}")
+    return value
+
+
+def check_offsets(name: str, value: object, num_ids: int) -> torch.Tensor:
+    """(B,) int64 bag offsets, as made by ``text.to_bag``: on the CPU also checked to start at 0,
+    never decrease and stay <= ``num_ids`` (N, the length of the flat ids)."""
+    check_tensor(name, value, dim=1, shape_text="(B,)")
+    if value.dtype != torch.long:
+        raise ValueError(f"{name} must have dtype torch.int64 (bag offsets), got {value.dtype}")
+    if value.numel() == 0:
+        raise ValueError(f"{name} must hold at least one bag's offset, got an empty tensor")
+    if value.device.type == "cpu":
+        if int(value[0]) != 0:
+            raise ValueError(f"{name} must start at 0 (the first bag starts at the first id), got {int(value[0])}")
+        steps = value[1:] - value[:-1]
+        if steps.numel() and int(steps.min()) < 0:
+            at = int((steps < 0).nonzero()[0]) + 1
+            raise ValueError(f"{name} must never decrease, got {int(value[at])} after {int(value[at - 1])} at {at}")
+        if int(value[-1]) > num_ids:
+            raise ValueError(f"{name} must be <= the number of flat ids ({num_ids}), got {int(value[-1])}")
+    return value
+
+
+def check_rows_not_empty(name: str, padding_mask: torch.Tensor) -> torch.Tensor:
+    """Refuse a row that is padding everywhere (checked on CPU tensors only: no GPU sync)."""
+    if padding_mask.device.type == "cpu" and padding_mask.numel():
+        empty = padding_mask.all(dim=-1)  # (B,)
+        if bool(empty.any()):
+            rows = empty.nonzero().flatten().tolist()
+            raise ValueError(
+                f"{name} must leave at least one real (False) position in every row, got rows {rows[:5]} all padding"
+            )
+    return padding_mask
+
+
+def check_broadcast_mask(name: str, value: object, shape: tuple[int, ...], meaning: str) -> torch.Tensor:
+    """A bool mask that broadcasts to ``shape`` (e.g. the (..., Tq, Tk) scores of attention)."""
+    check_tensor(name, value)
+    if value.dtype != torch.bool:
+        raise ValueError(f"{name} must have dtype torch.bool ({meaning}), got {value.dtype}")
+    try:
+        broadcast = torch.broadcast_shapes(value.shape, shape)
+    except RuntimeError:
+        broadcast = None
+    if broadcast != torch.Size(shape):
+        raise ValueError(f"{name} must broadcast to the shape {tuple(shape)}, got {tuple(value.shape)}")
+    return value

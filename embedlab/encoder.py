@@ -1,7 +1,6 @@
 """A small Transformer encoder classifier, layer freezing, and saving weights with safetensors.
 
-Shape legend: B batch, T tokens, V vocabulary, D embedding, H heads, F feed-forward width,
-C classes.
+Shape legend: see :mod:`embedlab`; F is the feed-forward width.
 
 The pieces, each a thin module around the package's earlier ones:
 
@@ -17,8 +16,9 @@ The pieces, each a thin module around the package's earlier ones:
 
 Nothing here uses dropout, so a forward pass is a deterministic function of weights and input.
 
-Freezing: :func:`freeze` / :func:`unfreeze` switch ``requires_grad`` of every parameter of the
-given modules; :func:`count_parameters` counts all or only the trainable ones.
+Freezing and counting parameters: :func:`embedlab.train.freeze`, :func:`embedlab.train.unfreeze`,
+:func:`embedlab.train.count_parameters`; the submodules are named ``embedding``, ``blocks`` and
+``head``, the names ``train.fit``'s ``lr_scale`` takes.
 
 Saving: :func:`save_state` / :func:`load_state` write and read a module's ``state_dict`` with
 safetensors (a flat file of named tensors plus a text header, never pickle);
@@ -39,6 +39,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from embedlab import checks
 from embedlab.attention import MultiHeadAttention, SinusoidalPositionalEncoding
 from embedlab.pooling import mean_pool
 from embedlab.text import PAD_ID
@@ -48,9 +49,6 @@ __all__ = [
     "FeedForward",
     "EncoderBlock",
     "EncoderClassifier",
-    "freeze",
-    "unfreeze",
-    "count_parameters",
     "save_state",
     "load_state",
     "save_classifier",
@@ -62,7 +60,7 @@ __all__ = [
 class EncoderConfig:
     """Everything needed to build an :class:`EncoderClassifier` (and to rebuild it from a file)."""
 
-    vocab_size: int  # V: rows of the token embedding; row PAD_ID (0) is the padding row
+    vocab_size: int  # V: rows of the token embedding (``embedding``); row PAD_ID (0) is the padding row
     emb_dim: int = 128  # D: width of the embeddings and of every block (even: sin/cos positions)
     num_heads: int = 4  # H: attention heads per block; emb_dim must be divisible by it
     ffn_dim: int = 256  # F: hidden width of the feed-forward layer (the original Transformer: 4 * D)
@@ -73,27 +71,18 @@ class EncoderConfig:
     layer_norm_eps: float = 1e-5  # epsilon added to the variance inside every LayerNorm
 
     def __post_init__(self):
-        for name in ("vocab_size", "emb_dim", "num_heads", "ffn_dim", "num_layers", "num_classes", "max_len"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         minimum = {"vocab_size": 2, "emb_dim": 2, "num_heads": 1, "ffn_dim": 1, "num_layers": 0,
                    "num_classes": 2, "max_len": 1}
         for name, low in minimum.items():
-            if getattr(self, name) < low:
-                raise ValueError(f"{name} must be >= {low}, got {getattr(self, name)}")
+            checks.check_int(name, getattr(self, name), at_least=low)
         if self.emb_dim % 2 != 0:
             raise ValueError(
                 f"emb_dim must be even (sinusoidal positions come in sin/cos pairs), got {self.emb_dim}"
             )
         if self.emb_dim % self.num_heads != 0:
             raise ValueError(f"emb_dim={self.emb_dim} must be divisible by num_heads={self.num_heads}")
-        if not isinstance(self.norm_first, bool):
-            raise TypeError(f"norm_first must be a bool, got {type(self.norm_first).__name__}")
-        if isinstance(self.layer_norm_eps, bool) or not isinstance(self.layer_norm_eps, (int, float)):
-            raise TypeError(f"layer_norm_eps must be a float, got {type(self.layer_norm_eps).__name__}")
-        if not self.layer_norm_eps > 0:
-            raise ValueError(f"layer_norm_eps must be > 0, got {self.layer_norm_eps}")
+        checks.check_bool("norm_first", self.norm_first)
+        checks.check_float("layer_norm_eps", self.layer_norm_eps, above=0)
 
 
 class FeedForward(nn.Module):
@@ -107,8 +96,8 @@ class FeedForward(nn.Module):
             ffn_dim: F, hidden width.
         """
         super().__init__()
-        _check_positive_int(emb_dim, "emb_dim")
-        _check_positive_int(ffn_dim, "ffn_dim")
+        checks.check_int("emb_dim", emb_dim, at_least=1)
+        checks.check_int("ffn_dim", ffn_dim, at_least=1)
         self.linear1 = nn.Linear(emb_dim, ffn_dim)
         self.activation = nn.GELU()  # the exact (erf) GELU, as in BERT and activation="gelu"
         self.linear2 = nn.Linear(ffn_dim, emb_dim)
@@ -159,8 +148,8 @@ class EncoderBlock(nn.Module):
             layer_norm_eps: epsilon of both LayerNorms.
         """
         super().__init__()
-        if not isinstance(norm_first, bool):
-            raise TypeError(f"norm_first must be a bool, got {type(norm_first).__name__}")
+        checks.check_bool("norm_first", norm_first)
+        checks.check_float("layer_norm_eps", layer_norm_eps, above=0)
         self.norm_first = norm_first
         self.attention = MultiHeadAttention(emb_dim, num_heads)
         self.norm1 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
@@ -180,12 +169,8 @@ class EncoderBlock(nn.Module):
             output: (B, T, D). Rows at padded positions are computed like any other; ignore them.
             weights: (B, H, T, T), the attention weights of every head.
         """
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() != 3 or x.shape[-1] != self.attention.emb_dim:
-            raise ValueError(
-                f"x must have shape (B, T, D) with D = emb_dim = {self.attention.emb_dim}, got {tuple(x.shape)}"
-            )
+        dtype = self.norm1.weight.dtype
+        checks.check_tensor("x", x, dtype=dtype, shape=(None, None, self.attention.emb_dim), shape_text="(B, T, D)")
         if self.norm_first:
             attended, weights = self.attention(self.norm1(x), padding_mask=padding_mask)  # (B, T, D)
             h = x + attended  # residual: (B, T, D)
@@ -207,10 +192,9 @@ class EncoderClassifier(nn.Module):
             config: the sizes; see :class:`EncoderConfig`.
         """
         super().__init__()
-        if not isinstance(config, EncoderConfig):
-            raise TypeError(f"config must be an EncoderConfig, got {type(config).__name__}")
+        checks.check_type("config", config, EncoderConfig, "an encoder.EncoderConfig")
         self.config = config
-        self.token_embedding = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=PAD_ID)
+        self.embedding = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=PAD_ID)
         self.positions = SinusoidalPositionalEncoding(config.emb_dim, config.max_len)
         self.blocks = nn.ModuleList(
             EncoderBlock(
@@ -236,8 +220,10 @@ class EncoderClassifier(nn.Module):
         Returns:
             (B, T, D). Rows at padded positions are computed like any other; ignore them.
         """
-        self._check_inputs(token_ids, padding_mask)
-        x = self.token_embedding(token_ids)  # (B, T) -> (B, T, D)
+        checks.check_token_ids("token_ids", token_ids, self.config.vocab_size)
+        checks.check_padding_mask("padding_mask", padding_mask, tuple(token_ids.shape))
+        self._check_sizes(token_ids, padding_mask)
+        x = self.embedding(token_ids)  # (B, T) -> (B, T, D)
         x = self.positions(x)  # (B, T, D) + (T, D) -> (B, T, D)
         for block in self.blocks:
             x, _ = block(x, padding_mask)  # (B, T, D)
@@ -257,92 +243,15 @@ class EncoderClassifier(nn.Module):
         pooled = mean_pool(hidden, padding_mask)  # (B, T, D) -> (B, D)
         return self.head(pooled)  # (B, D) -> (B, C)
 
-    def _check_inputs(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:
-        if not isinstance(token_ids, torch.Tensor):
-            raise TypeError(f"token_ids must be a torch.Tensor, got {type(token_ids).__name__}")
-        if token_ids.dtype != torch.long:
-            raise TypeError(f"token_ids must have dtype torch.int64, got {token_ids.dtype}")
-        if token_ids.dim() != 2 or 0 in token_ids.shape:
-            raise ValueError(f"token_ids must have shape (B, T) with B, T >= 1, got {tuple(token_ids.shape)}")
-        if token_ids.shape[1] > self.config.max_len:
-            raise ValueError(f"token_ids has {token_ids.shape[1]} tokens, more than max_len={self.config.max_len}")
-        if not isinstance(padding_mask, torch.Tensor):
-            raise TypeError(f"padding_mask must be a torch.Tensor, got {type(padding_mask).__name__}")
-        if padding_mask.dtype != torch.bool:
-            raise TypeError(f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}")
-        if padding_mask.shape != token_ids.shape:
+    def _check_sizes(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:
+        """B, T >= 1, T <= max_len, both on one device, and (on the CPU) a real token in every row."""
+        if 0 in token_ids.shape or token_ids.shape[1] > self.config.max_len:
             raise ValueError(
-                f"padding_mask must have the shape of token_ids {tuple(token_ids.shape)}, "
-                f"got {tuple(padding_mask.shape)}"
+                f"token_ids must have shape (B, T) with B >= 1 and 1 <= T <= max_len={self.config.max_len}, "
+                f"got {tuple(token_ids.shape)}"
             )
-        if padding_mask.device != token_ids.device:
-            raise ValueError(f"padding_mask is on {padding_mask.device} but token_ids on {token_ids.device}")
-        low, high = int(token_ids.min()), int(token_ids.max())
-        if low < 0 or high >= self.config.vocab_size:
-            raise ValueError(f"token_ids must lie in [0, {self.config.vocab_size}), got values in [{low}, {high}]")
-        if bool(padding_mask.all(dim=1).any()):
-            row = int(padding_mask.all(dim=1).nonzero()[0])
-            raise ValueError(f"padding_mask row {row} is all padding: a sequence needs at least one real token")
-
-
-# --- freezing -----------------------------------------------------------------------------------
-
-
-def freeze(*modules: nn.Module) -> int:
-    """Stop gradients for every parameter of the given modules (``requires_grad = False``).
-
-    Freezing does not switch dropout off: use ``module.eval()`` for that.
-
-    Args:
-        modules: one or more modules (an ``nn.ModuleList`` slice counts as one).
-
-    Returns:
-        The number of parameter values now frozen in these modules.
-    """
-    return _set_requires_grad(modules, False, "freeze")
-
-
-def unfreeze(*modules: nn.Module) -> int:
-    """Let gradients flow again into every parameter of the given modules.
-
-    Args:
-        modules: one or more modules.
-
-    Returns:
-        The number of parameter values now trainable in these modules.
-    """
-    return _set_requires_grad(modules, True, "unfreeze")
-
-
-def _set_requires_grad(modules: tuple, flag: bool, caller: str) -> int:
-    if not modules:
-        raise ValueError(f"{caller}() needs at least one module, got none")
-    for i, module in enumerate(modules):
-        if not isinstance(module, nn.Module):
-            raise TypeError(f"modules[{i}] must be an nn.Module, got {type(module).__name__}")
-    seen: set[int] = set()
-    total = 0
-    for module in modules:
-        for parameter in module.parameters():
-            parameter.requires_grad_(flag)
-            if id(parameter) not in seen:
-                seen.add(id(parameter))
-                total += parameter.numel()
-    return total
-
-
-def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameter values in ``module`` (shared parameters counted once).
-
-    Args:
-        module: any module.
-        trainable_only: count only parameters with ``requires_grad=True``.
-    """
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-    if not isinstance(trainable_only, bool):
-        raise TypeError(f"trainable_only must be a bool, got {type(trainable_only).__name__}")
-    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+        checks.check_same_device("padding_mask", padding_mask, "token_ids", token_ids)
+        checks.check_rows_not_empty("padding_mask", padding_mask)
 
 
 # --- saving and loading with safetensors --------------------------------------------------------
@@ -361,9 +270,8 @@ def save_state(module: nn.Module, path: str | Path, metadata: dict[str, str] | N
     Returns:
         The path written.
     """
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-    path = Path(path)
+    checks.check_type("module", module, nn.Module, "an nn.Module")
+    path = Path(checks.check_type("path", path, (str, Path), "a path (str or pathlib.Path)"))
     if not path.parent.is_dir():
         raise FileNotFoundError(f"path's folder {path.parent} does not exist")
     if metadata is not None:
@@ -394,12 +302,12 @@ def load_state(module: nn.Module, path: str | Path) -> dict[str, str]:
     Raises:
         ValueError: names missing from the file, names the module does not have, or a shape mismatch.
     """
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no safetensors file at {path}")
-    tensors = load_file(str(path))
+    checks.check_type("module", module, nn.Module, "an nn.Module")
+    path = checks.check_file("path", path)
+    with checks.reading(path, "a safetensors file (8-byte header length, JSON header, tensor bytes)"):
+        tensors = load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            metadata = dict(f.metadata() or {})
     own = module.state_dict()
     missing = sorted(set(own) - set(tensors))
     unexpected = sorted(set(tensors) - set(own))
@@ -415,8 +323,7 @@ def load_state(module: nn.Module, path: str | Path) -> dict[str, str]:
         name, found, expected = wrong[0]
         raise ValueError(f"{path.name}: tensor {name!r} has shape {found}, the module expects {expected}")
     module.load_state_dict(tensors, strict=True)  # copies into the module's tensors, on their device
-    with safe_open(str(path), framework="pt") as f:
-        return dict(f.metadata() or {})
+    return metadata
 
 
 def save_classifier(model: EncoderClassifier, path: str | Path) -> Path:
@@ -429,8 +336,7 @@ def save_classifier(model: EncoderClassifier, path: str | Path) -> Path:
     Returns:
         The path written.
     """
-    if not isinstance(model, EncoderClassifier):
-        raise TypeError(f"model must be an EncoderClassifier, got {type(model).__name__}")
+    checks.check_type("model", model, EncoderClassifier, "an encoder.EncoderClassifier")
     config = json.dumps(dataclasses.asdict(model.config), sort_keys=True)
     return save_state(model, path, metadata={CONFIG_KEY: config})
 
@@ -445,22 +351,17 @@ def load_classifier(path: str | Path, device: torch.device | str = "cpu") -> Enc
     Raises:
         ValueError: the file's header has no config.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no safetensors file at {path}")
-    with safe_open(str(path), framework="pt") as f:
-        metadata = f.metadata() or {}
+    path = checks.check_file("path", path)
+    checks.check_type("device", device, (torch.device, str), "a torch.device or its name")
+    with checks.reading(path, "a safetensors file written by encoder.save_classifier"):
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
     if CONFIG_KEY not in metadata:
         raise ValueError(f"{path.name} has no {CONFIG_KEY!r} entry in its header: not written by save_classifier")
-    config = EncoderConfig(**json.loads(metadata[CONFIG_KEY]))
+    with checks.reading(path, f"an EncoderConfig as JSON in the header entry {CONFIG_KEY!r}"):
+        config = EncoderConfig(**json.loads(metadata[CONFIG_KEY]))
     with torch.random.fork_rng(devices=[]):  # the throw-away initial weights leave the global generator alone
         model = EncoderClassifier(config)
     load_state(model, path)
     return model.to(device)
 
-
-def _check_positive_int(value: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")

@@ -1,6 +1,6 @@
 """Fine-tuning a pretrained encoder (all-MiniLM-L6-v2, a BERT) for classification, with frozen layers cached.
 
-Shape legend: B batch, N examples, T tokens, D hidden width, L layers, C classes.
+Shape legend: see :mod:`embedlab`; D is the encoder's hidden width, S the examples of a whole data set.
 
 * :func:`tweet_sentiment_split`: the positive and negative tweets of ``corpora.tweets()`` whose
   annotators agreed enough, deduplicated, class-balanced, split once and for all into train,
@@ -9,7 +9,7 @@ Shape legend: B batch, N examples, T tokens, D hidden width, L layers, C classes
 * :func:`encode_texts`: WordPiece ids cut to a fixed number of tokens, with the package's
   ``padding_mask`` (True at padding) instead of ``transformers``' ``attention_mask`` (1 at real tokens).
 * :class:`PretrainedClassifier`: the encoder, masked mean pooling of its last layer, a linear head.
-  ``forward(input_ids, padding_mask)`` runs everything; ``forward_from(hidden, padding_mask, k)``
+  ``forward(token_ids, padding_mask)`` runs everything; ``forward_from(hidden, padding_mask, k)``
   runs only layers k, k+1, ..., L-1 from the input of layer k.
 * :func:`disable_dropout`: set every dropout probability to 0, so training mode computes what
   eval mode computes.
@@ -23,6 +23,7 @@ epoch gives the same numbers as recomputing it; only layers k.. and the head see
 
 from __future__ import annotations
 
+import numbers
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from embedlab import corpora
-from embedlab.pooling import mean_pool
+from embedlab import checks, corpora
+from embedlab.attention import additive_mask
+from embedlab.device import cpu_generator
+from embedlab.pooling import mean_pool, seeded_linear
 
 __all__ = [
     "LabelledText",
@@ -39,7 +42,6 @@ __all__ = [
     "tweet_sentiment_split",
     "to_examples",
     "encode_texts",
-    "additive_attention_mask",
     "PretrainedClassifier",
     "FromLayer",
     "disable_dropout",
@@ -149,19 +151,18 @@ def tweet_sentiment_split(
 
 
 def to_examples(
-    input_ids: torch.Tensor, padding_mask: torch.Tensor, labels: Sequence[int]
+    token_ids: torch.Tensor, padding_mask: torch.Tensor, labels: Sequence[int]
 ) -> list[tuple[list[int], int]]:
     """``(ids, label)`` examples for :mod:`embedlab.train` from encoded texts (padding removed).
 
     Args:
-        input_ids: (N, T) int64, e.g. from :func:`encode_texts`.
-        padding_mask: (N, T) bool, True at padding.
-        labels: N ints.
+        token_ids: (S, T) int64, e.g. from :func:`encode_texts`.
+        padding_mask: (S, T) bool, True at padding.
+        labels: S int classes.
     """
-    _check_ids_and_mask(input_ids, padding_mask)
-    if len(labels) != input_ids.shape[0]:
-        raise ValueError(f"labels has {len(labels)} entries but input_ids has {input_ids.shape[0]} rows")
-    return [(ids[~pad].tolist(), int(label)) for ids, pad, label in zip(input_ids, padding_mask, labels)]
+    _check_ids_and_mask(token_ids, padding_mask, shape_text="(S, T)")
+    _check_labels(labels, token_ids.shape[0])
+    return [(ids[~pad].tolist(), int(label)) for ids, pad, label in zip(token_ids, padding_mask, labels)]
 
 
 def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -169,114 +170,83 @@ def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> tuple[torch.T
 
     Args:
         tokenizer: a ``transformers`` tokenizer (e.g. all-MiniLM-L6-v2's).
-        texts: N strings.
+        texts: S strings.
         max_len: at most this many tokens per text (>= 2, room for [CLS] and [SEP]).
 
     Returns:
-        input_ids: (N, T) int64 with T <= max_len, the longest encoded text.
-        padding_mask: (N, T) bool, True at padding.
+        token_ids: (S, T) int64 with T <= max_len, the longest encoded text.
+        padding_mask: (S, T) bool, True at padding.
     """
-    if isinstance(texts, str) or not isinstance(texts, Sequence) or not texts:
-        raise TypeError("texts must be a non-empty list of str")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] must be a str, got {type(t).__name__}")
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 2:
-        raise ValueError(f"max_len must be an int >= 2 (room for [CLS] and [SEP]), got {max_len!r}")
+    if not callable(tokenizer):
+        raise TypeError(f"tokenizer must be a transformers tokenizer, got {checks.describe(tokenizer)}")
+    checks.check_str_list("texts", texts, non_empty=True)
+    checks.check_int("max_len", max_len, at_least=2)
     encoded = tokenizer(list(texts), truncation=True, max_length=max_len, padding="longest", return_tensors="pt")
-    input_ids = encoded["input_ids"]  # (N, T)
+    token_ids = encoded["input_ids"]  # (S, T)
     padding_mask = encoded["attention_mask"] == 0  # transformers: 1 at real tokens -> ours: True at padding
-    return input_ids, padding_mask
-
-
-def additive_attention_mask(padding_mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """The mask a BERT layer adds to its attention scores: 0 for real keys, the most negative float at padding.
-
-    Args:
-        padding_mask: (B, T) bool, True at padding.
-        dtype: the dtype of the scores.
-
-    Returns:
-        (B, 1, 1, T): broadcasts over heads and queries.
-    """
-    if not isinstance(padding_mask, torch.Tensor) or padding_mask.dtype != torch.bool or padding_mask.dim() != 2:
-        raise TypeError(f"padding_mask must be a (B, T) bool tensor, got {_describe(padding_mask)}")
-    fill = torch.finfo(dtype).min
-    mask = torch.zeros(padding_mask.shape, dtype=dtype, device=padding_mask.device)  # (B, T)
-    mask = mask.masked_fill(padding_mask, fill)  # (B, T)
-    return mask[:, None, None, :]  # (B, T) -> (B, 1, 1, T)
+    return token_ids, padding_mask
 
 
 class PretrainedClassifier(nn.Module):
     """A pretrained BERT-style encoder, masked mean pooling of its last layer, and a linear head."""
 
-    def __init__(self, encoder: nn.Module, num_classes: int = 2):
-        """Wrap ``encoder`` (a ``transformers`` ``BertModel``); the new head is drawn from the global generator.
+    def __init__(self, encoder: nn.Module, num_classes: int = 2, seed: int = 0):
+        """Wrap ``encoder`` (a ``transformers`` ``BertModel``) and draw a new head from ``cpu_generator(seed)``.
+
+        The head's draws are ``nn.Linear``'s default init (see :func:`embedlab.pooling.seeded_linear`).
 
         Args:
             encoder: has ``.embeddings``, ``.encoder.layer`` (a list of layers) and ``.config.hidden_size``.
             num_classes: C, at least 2.
+            seed: seed of the CPU generator that draws the head.
         """
         super().__init__()
         bert_like = isinstance(encoder, nn.Module) and hasattr(encoder, "embeddings") and hasattr(encoder, "encoder")
         if not bert_like:
-            raise TypeError(
-                f"encoder must be a BERT-style model (embeddings + encoder.layer), got {type(encoder).__name__}"
-            )
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+            got = checks.describe(encoder)
+            raise TypeError(f"encoder must be a BERT-style model (embeddings + encoder.layer), got {got}")
+        checks.check_int("num_classes", num_classes, at_least=2)
+        checks.check_seed("seed", seed)
         self.encoder = encoder
-        self.head = nn.Linear(encoder.config.hidden_size, num_classes)
+        self.head = seeded_linear(encoder.config.hidden_size, num_classes, cpu_generator(seed))
 
     @property
     def layers(self) -> nn.ModuleList:
         """The L Transformer layers of the encoder, bottom first."""
         return self.encoder.encoder.layer
 
-    def forward(self, input_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
         """Class logits, running the whole encoder.
 
         Args:
-            input_ids: (B, T) int64 WordPiece ids.
+            token_ids: (B, T) int64 WordPiece ids in [0, V).
             padding_mask: (B, T) bool, True at padding.
 
         Returns:
             (B, C).
         """
-        _check_ids_and_mask(input_ids, padding_mask)
+        _check_ids_and_mask(token_ids, padding_mask, getattr(self.encoder.config, "vocab_size", None))
         attention_mask = (~padding_mask).long()  # (B, T): transformers' convention, 1 at real tokens
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, D)
+        hidden = self.encoder(input_ids=token_ids, attention_mask=attention_mask).last_hidden_state  # (B, T, D)
         pooled = mean_pool(hidden, padding_mask)  # (B, T, D) -> (B, D)
         return self.head(pooled)  # (B, D) -> (B, C)
 
-    def layer_inputs(self, input_ids: torch.Tensor, padding_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def layer_inputs(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The input of every layer and the last layer's output: L + 1 tensors of shape (B, T, D).
 
         Entry 0 is the embedding output (the input of layer 0); entry L is the encoder's output.
-        """
-        _check_ids_and_mask(input_ids, padding_mask)
-        attention_mask = (~padding_mask).long()  # (B, T)
-        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        return tuple(out.hidden_states)  # L + 1 of (B, T, D)
-
-    def layer_input(self, input_ids: torch.Tensor, padding_mask: torch.Tensor, layer: int) -> torch.Tensor:
-        """The input of layer ``layer`` alone: the embeddings, then layers 0..layer-1 (nothing above).
 
         Args:
-            input_ids: (B, T) int64.
+            token_ids: (B, T) int64 WordPiece ids in [0, V).
             padding_mask: (B, T) bool, True at padding.
-            layer: k in [0, L].
-
-        Returns:
-            (B, T, D), equal to ``layer_inputs(...)[layer]``.
         """
-        _check_ids_and_mask(input_ids, padding_mask)
-        _check_layer(layer, len(self.layers), "layer")
-        hidden = self.encoder.embeddings(input_ids=input_ids)  # (B, T) -> (B, T, D)
-        mask = additive_attention_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
-        for bottom in self.layers[:layer]:
-            hidden = _first(bottom(hidden, mask))  # (B, T, D)
-        return hidden
+        _check_ids_and_mask(token_ids, padding_mask, getattr(self.encoder.config, "vocab_size", None))
+        return self._layer_inputs(token_ids, padding_mask)
+
+    def _layer_inputs(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        attention_mask = (~padding_mask).long()  # (B, T)
+        out = self.encoder(input_ids=token_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return tuple(out.hidden_states)  # L + 1 of (B, T, D)
 
     def forward_from(self, hidden: torch.Tensor, padding_mask: torch.Tensor, start_layer: int) -> torch.Tensor:
         """Class logits from the input of layer ``start_layer``: run layers start_layer..L-1, pool, head.
@@ -289,14 +259,12 @@ class PretrainedClassifier(nn.Module):
         Returns:
             (B, C).
         """
-        _check_layer(start_layer, len(self.layers), "start_layer")
-        if not isinstance(hidden, torch.Tensor) or hidden.dim() != 3:
-            raise ValueError(f"hidden must have shape (B, T, D), got {_describe(hidden)}")
-        if not isinstance(padding_mask, torch.Tensor) or padding_mask.shape != hidden.shape[:2]:
-            raise ValueError(
-                f"padding_mask must have shape (B, T) = {tuple(hidden.shape[:2])}, got {_describe(padding_mask)}"
-            )
-        mask = additive_attention_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
+        checks.check_int("start_layer", start_layer, at_least=0, at_most=len(self.layers))
+        width = self.head.in_features
+        dtype = self.head.weight.dtype
+        checks.check_tensor("hidden", hidden, dtype=dtype, shape=(None, None, width), shape_text="(B, T, D)")
+        checks.check_padding_mask("padding_mask", padding_mask, tuple(hidden.shape[:2]))
+        mask = additive_mask(padding_mask, hidden.dtype)  # (B, 1, 1, T)
         for layer in self.layers[start_layer:]:
             hidden = _first(layer(hidden, mask))  # (B, T, D)
         pooled = mean_pool(hidden, padding_mask)  # (B, T, D) -> (B, D)
@@ -315,9 +283,8 @@ class FromLayer(nn.Module):
             start_layer: k in [0, L].
         """
         super().__init__()
-        if not isinstance(classifier, PretrainedClassifier):
-            raise TypeError(f"classifier must be a PretrainedClassifier, got {type(classifier).__name__}")
-        _check_layer(start_layer, len(classifier.layers), "start_layer")
+        checks.check_type("classifier", classifier, PretrainedClassifier, "a finetune.PretrainedClassifier")
+        checks.check_int("start_layer", start_layer, at_least=0, at_most=len(classifier.layers))
         self.classifier = classifier
         self.start_layer = start_layer
 
@@ -335,8 +302,7 @@ def disable_dropout(module: nn.Module) -> int:
     Returns:
         The number of dropout modules that were switched off.
     """
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    checks.check_type("module", module, nn.Module, "an nn.Module")
     changed = 0
     for sub in module.modules():
         if isinstance(sub, nn.Dropout) and sub.p != 0:
@@ -357,7 +323,7 @@ def _active_dropout(module: nn.Module) -> int:
 @torch.no_grad()
 def cache_layer_inputs(
     classifier: PretrainedClassifier,
-    input_ids: torch.Tensor,
+    token_ids: torch.Tensor,
     padding_mask: torch.Tensor,
     layers: Sequence[int],
     batch_size: int = 64,
@@ -370,37 +336,35 @@ def cache_layer_inputs(
 
     Args:
         classifier: the classifier whose encoder to run.
-        input_ids: (N, T) int64.
-        padding_mask: (N, T) bool, True at padding.
+        token_ids: (S, T) int64.
+        padding_mask: (S, T) bool, True at padding.
         layers: which layer inputs to keep, each in [0, L] (L: the encoder's output).
         batch_size: examples per forward pass.
 
     Returns:
-        layer k -> (N, T, D), on the device of ``input_ids``.
+        layer k -> (S, T, D), on the device of ``token_ids``.
     """
-    if not isinstance(classifier, PretrainedClassifier):
-        raise TypeError(f"classifier must be a PretrainedClassifier, got {type(classifier).__name__}")
+    checks.check_type("classifier", classifier, PretrainedClassifier, "a finetune.PretrainedClassifier")
+    vocab_size = getattr(classifier.encoder.config, "vocab_size", None)
+    _check_ids_and_mask(token_ids, padding_mask, vocab_size, shape_text="(S, T)")
+    num_layers = len(classifier.layers)
+    checks.check_sequence("layers", layers, what="layer numbers")
+    for i, k in enumerate(layers):
+        checks.check_int(f"layers[{i}]", k, at_least=0, at_most=num_layers)
+    checks.check_int("batch_size", batch_size, at_least=1)
     active = _active_dropout(classifier.encoder)
     if active:
         raise ValueError(
             f"the encoder has {active} dropout modules with p > 0: its layers are random during training, "
             "so a cache would not be exact; call finetune.disable_dropout first"
         )
-    _check_ids_and_mask(input_ids, padding_mask)
-    num_layers = len(classifier.layers)
-    layers = list(layers)
-    valid = [not isinstance(k, bool) and isinstance(k, int) and 0 <= k <= num_layers for k in layers]
-    if not layers or not all(valid):
-        raise ValueError(f"layers must be a non-empty list of ints in [0, {num_layers}], got {layers!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     parts: dict[int, list[torch.Tensor]] = {k: [] for k in layers}
-    for start in range(0, input_ids.shape[0], batch_size):
+    for start in range(0, token_ids.shape[0], batch_size):
         rows = slice(start, start + batch_size)
-        states = classifier.layer_inputs(input_ids[rows], padding_mask[rows])
+        states = classifier._layer_inputs(token_ids[rows], padding_mask[rows])
         for k in layers:
             parts[k].append(states[k])  # (b, T, D)
-    return {k: torch.cat(chunks) for k, chunks in parts.items()}  # k -> (N, T, D)
+    return {k: torch.cat(chunks) for k, chunks in parts.items()}  # k -> (S, T, D)
 
 
 class CacheCollate:
@@ -412,28 +376,30 @@ class CacheCollate:
 
     def __init__(self, hidden: torch.Tensor, padding_mask: torch.Tensor):
         """Args:
-            hidden: (N, T, D) cached layer inputs (e.g. one entry of :func:`cache_layer_inputs`).
-            padding_mask: (N, T) bool, True at padding.
+            hidden: (S, T, D) cached layer inputs (e.g. one entry of :func:`cache_layer_inputs`).
+            padding_mask: (S, T) bool, True at padding.
         """
-        if not isinstance(hidden, torch.Tensor) or hidden.dim() != 3:
-            raise ValueError(f"hidden must have shape (N, T, D), got {_describe(hidden)}")
-        if not isinstance(padding_mask, torch.Tensor) or padding_mask.dtype != torch.bool:
-            raise TypeError(f"padding_mask must be a bool tensor (True at padding), got {_describe(padding_mask)}")
-        if padding_mask.shape != hidden.shape[:2]:
-            raise ValueError(
-                f"padding_mask must have shape (N, T) = {tuple(hidden.shape[:2])}, got {tuple(padding_mask.shape)}"
-            )
+        checks.check_tensor("hidden", hidden, dim=3, floating=True, shape_text="(S, T, D)")
+        checks.check_padding_mask("padding_mask", padding_mask, tuple(hidden.shape[:2]), shape_text="(S, T)")
         self.hidden = hidden
         self.padding_mask = padding_mask.to(hidden.device)
 
     def examples(self, labels: Sequence[int]) -> list[tuple[list[int], int]]:
-        """One ``([i], label)`` example per cached row."""
-        if len(labels) != self.hidden.shape[0]:
-            raise ValueError(f"labels has {len(labels)} entries but the cache has {self.hidden.shape[0]} rows")
+        """One ``([i], label)`` example per cached row.
+
+        Args:
+            labels: S int classes, one per cached row.
+        """
+        _check_labels(labels, self.hidden.shape[0])
         return [([i], int(label)) for i, label in enumerate(labels)]
 
     def __call__(self, examples) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Gather the rows named by a list of ``([i], label)`` examples."""
+        checks.check_sequence("examples", examples, what="([row], label) examples")
+        for n, (ids, _) in enumerate(examples):
+            if len(ids) != 1:
+                raise ValueError(f"examples[{n}] must name one cached row, ([i], label), got {len(ids)} ids")
+            checks.check_int(f"examples[{n}] row", ids[0], at_least=0, below=self.hidden.shape[0])
         rows = torch.tensor([ids[0] for ids, _ in examples], device=self.hidden.device)  # (B,)
         padding_mask = self.padding_mask[rows]  # (B, T)
         length = int((~padding_mask).sum(dim=1).max())  # longest real sequence of the batch
@@ -447,24 +413,21 @@ def _first(output):
     return output[0] if isinstance(output, tuple) else output
 
 
-def _describe(x: object) -> str:
-    if isinstance(x, torch.Tensor):
-        return f"a {x.dtype} tensor of shape {tuple(x.shape)}"
-    return type(x).__name__
+def _check_ids_and_mask(
+    token_ids: object, padding_mask: object, vocab_size: int | None = None, shape_text: str = "(B, T)"
+) -> None:
+    """(B, T) int64 ids (in [0, V) on the CPU when V is given) and a bool padding mask of their shape."""
+    checks.check_token_ids("token_ids", token_ids, vocab_size, shape_text=shape_text)
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(token_ids.shape), shape_text=shape_text)
 
 
-def _check_layer(layer: int, num_layers: int, name: str) -> None:
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer <= num_layers:
-        raise ValueError(f"{name} must be an int in [0, {num_layers}], got {layer!r}")
-
-
-def _check_ids_and_mask(input_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:
-    if not isinstance(input_ids, torch.Tensor) or input_ids.dtype != torch.long or input_ids.dim() != 2:
-        raise TypeError(f"input_ids must be a (B, T) int64 tensor, got {_describe(input_ids)}")
-    if not isinstance(padding_mask, torch.Tensor) or padding_mask.dtype != torch.bool:
-        raise TypeError(f"padding_mask must be a bool tensor (True at padding), got {_describe(padding_mask)}")
-    if padding_mask.shape != input_ids.shape:
-        raise ValueError(
-            f"padding_mask must have the shape of input_ids {tuple(input_ids.shape)}, "
-            f"got {tuple(padding_mask.shape)}"
-        )
+def _check_labels(labels: object, size: int) -> None:
+    """``size`` int labels >= 0 (floats and bools refused, not truncated)."""
+    checks.check_sequence("labels", labels, non_empty=False, what="int classes")
+    if len(labels) != size:
+        raise ValueError(f"labels must hold one class per row ({size}), got {len(labels)}")
+    for i, label in enumerate(labels):
+        if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+            raise TypeError(f"labels[{i}] must be an int class, got {checks.describe(label)}")
+        if label < 0:
+            raise ValueError(f"labels[{i}] must be an int class >= 0, got {label}")

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import enum
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from embedlab import checks
 from embedlab.device import cpu_generator
 from embedlab.text import PAD_ID
 
@@ -41,25 +43,10 @@ class Pooling(enum.Enum):
 
 
 def _check_pool_inputs(x: torch.Tensor, padding_mask: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of shape (B, T, D), got {type(x).__name__}")
-    if not isinstance(padding_mask, torch.Tensor):
-        raise TypeError(
-            f"padding_mask must be a bool torch.Tensor of shape (B, T), got {type(padding_mask).__name__}"
-        )
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
-    if x.dim() != 3:
-        raise ValueError(f"x must have shape (B, T, D), got {tuple(x.shape)}")
-    if padding_mask.dtype != torch.bool:
-        raise TypeError(f"padding_mask must have dtype torch.bool (True at padding), got {padding_mask.dtype}")
-    if padding_mask.shape != x.shape[:2]:
-        raise ValueError(
-            f"padding_mask must have shape (B, T) = {tuple(x.shape[:2])} to match x, "
-            f"got {tuple(padding_mask.shape)}"
-        )
-    if padding_mask.device != x.device:
-        raise ValueError(f"padding_mask is on {padding_mask.device} but x is on {x.device}")
+    """The shared opening of every pooling function: (B, T, D) floats and a (B, T) bool mask."""
+    checks.check_tensor("x", x, dim=3, floating=True, shape_text="(B, T, D)")
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(x.shape[:2]))
+    checks.check_same_device("padding_mask", padding_mask, "x", x)
 
 
 def sum_pool(x: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
@@ -126,10 +113,9 @@ def sqrt_n_weights(flat_ids: torch.Tensor, offsets: torch.Tensor, padding_idx: i
     Returns:
         (N,) float32 weights, on the device of ``flat_ids``.
     """
-    for name, value, shape in (("flat_ids", flat_ids, "(N,)"), ("offsets", offsets, "(B,)")):
-        if not isinstance(value, torch.Tensor) or value.dtype != torch.long or value.dim() != 1:
-            got = f"{value.dtype} of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
-            raise ValueError(f"{name} must be a 1-D int64 tensor {shape}, as made by embedlab.text.to_bag; got {got}")
+    checks.check_token_ids("flat_ids", flat_ids, dim=1, shape_text="(N,)")
+    checks.check_offsets("offsets", offsets, flat_ids.numel())
+    checks.check_optional_int("padding_idx", padding_idx, at_least=0)
     n = flat_ids.numel()
     ends = torch.cat([offsets[1:], offsets.new_full((1,), n)])  # (B,)
     real = torch.ones_like(flat_ids) if padding_idx is None else (flat_ids != padding_idx).long()  # (N,)
@@ -175,10 +161,7 @@ def attention_pool(
         weights: (B, T), each row sums to 1 over its real tokens; an all-padding row is all zeros.
     """
     _check_pool_inputs(x, padding_mask)
-    if not isinstance(query, torch.Tensor):
-        raise TypeError(f"query must be a torch.Tensor of shape (D,), got {type(query).__name__}")
-    if query.shape != x.shape[2:]:
-        raise ValueError(f"query must have shape (D,) = ({x.shape[2]},) to match x, got {tuple(query.shape)}")
+    checks.check_tensor("query", query, shape=(x.shape[2],), dtype=x.dtype, shape_text="(D,)")
     x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)  # (B, T, D), padding -> 0
     attn_scores = x @ query  # (B, T, D) @ (D,) -> (B, T)
     attn_scores = attn_scores.masked_fill(padding_mask, float("-inf"))  # (B, T)
@@ -196,7 +179,7 @@ class AttentionPool(nn.Module):
     def __init__(self, emb_dim: int):
         """Args: emb_dim: D, the size of the token vectors."""
         super().__init__()
-        _check_positive_int(emb_dim, "emb_dim")
+        checks.check_int("emb_dim", emb_dim, at_least=1)
         self.query = nn.Parameter(torch.zeros(emb_dim))  # (D,)
 
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,113 +188,112 @@ class AttentionPool(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Classifiers: embedding -> pooling -> linear.
+# Classifiers: embedding -> pooling -> linear head, one configuration for both layouts.
 
 
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Everything that builds a :class:`PoolingClassifier` or a :class:`BagClassifier`."""
+
+    vocab_size: int  # V: rows of the embedding matrix
+    emb_dim: int  # D: size of each token vector
+    num_classes: int = 2  # C: outputs of the head; 1 is a binary head whose forward returns (B,) logits
+    pooling: Pooling | str = Pooling.MEAN  # a Pooling member or its name; kept as the member
+    padding_idx: int | None = PAD_ID  # the id whose row starts at zero and gets no gradient (None: none)
+    max_norm: float | None = None  # rows looked up are renormalised in place to at most this norm (None: never)
+    sparse: bool = False  # sparse gradient for the embedding matrix (use with SparseAdam or SGD)
+    freeze: bool = False  # keep the embedding matrix fixed during training
+    init_std: float = 0.1  # standard deviation of the random embedding rows (unused with a pretrained matrix)
+    seed: int = 0  # seed of the CPU generator that draws every random parameter
+
+    def __post_init__(self) -> None:
+        checks.check_int("vocab_size", self.vocab_size, at_least=1)
+        checks.check_int("emb_dim", self.emb_dim, at_least=1)
+        checks.check_int("num_classes", self.num_classes, at_least=1)
+        object.__setattr__(self, "pooling", _as_pooling(self.pooling))
+        checks.check_optional_int("padding_idx", self.padding_idx, at_least=0, below=self.vocab_size)
+        if self.max_norm is not None:
+            checks.check_float("max_norm", self.max_norm, above=0)
+        checks.check_bool("sparse", self.sparse)
+        checks.check_bool("freeze", self.freeze)
+        checks.check_float("init_std", self.init_std, above=0)
+        checks.check_seed("seed", self.seed)
 
 
-def _as_pooling(pooling: Pooling | str, allowed: tuple[Pooling, ...]) -> Pooling:
-    if isinstance(pooling, str):
-        names = [p.value for p in allowed]
-        if pooling not in names:
-            raise ValueError(f"pooling must be one of {names} (or a Pooling member), got {pooling!r}")
-        pooling = Pooling(pooling)
-    if not isinstance(pooling, Pooling):
-        raise TypeError(f"pooling must be a Pooling member or its name, got {type(pooling).__name__}")
-    if pooling not in allowed:
-        raise ValueError(f"pooling must be one of {[p.value for p in allowed]} here, got {pooling.value!r}")
-    return pooling
+def _as_pooling(pooling: Pooling | str) -> Pooling:
+    """The :class:`Pooling` member named by ``pooling`` (a member or its value)."""
+    if isinstance(pooling, Pooling):
+        return pooling
+    checks.check_type("pooling", pooling, str, "a Pooling member or its name")
+    return Pooling(checks.check_choice("pooling", pooling, [p.value for p in Pooling]))
 
 
 def _embedding_weight(
-    vocab_size: int,
-    emb_dim: int,
-    pretrained: torch.Tensor | None,
-    init_std: float,
-    padding_idx: int | None,
-    generator: torch.Generator,
+    config: ClassifierConfig, pretrained: torch.Tensor | None, generator: torch.Generator
 ) -> torch.Tensor:
-    """The (V, D) starting matrix: a copy of ``pretrained``, or N(0, init_std^2) drawn on the CPU."""
+    """The (V, D) starting matrix: a float32 copy of ``pretrained``, or N(0, init_std^2) drawn on the CPU."""
     if pretrained is None:
-        if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
-            raise ValueError(f"init_std must be a positive float, got {init_std!r}")
-        weight = torch.randn(vocab_size, emb_dim, generator=generator) * init_std  # (V, D)
-        if padding_idx is not None:
-            weight[padding_idx] = 0.0
+        weight = torch.randn(config.vocab_size, config.emb_dim, generator=generator) * config.init_std  # (V, D)
+        if config.padding_idx is not None:
+            weight[config.padding_idx] = 0.0
         return weight
-    if not isinstance(pretrained, torch.Tensor):
-        raise TypeError(f"pretrained must be a torch.Tensor of shape (V, D) or None, got {type(pretrained).__name__}")
-    if pretrained.shape != (vocab_size, emb_dim):
-        raise ValueError(
-            f"pretrained must have shape (vocab_size, emb_dim) = ({vocab_size}, {emb_dim}), "
-            f"got {tuple(pretrained.shape)}"
-        )
-    if not pretrained.is_floating_point():
-        raise TypeError(f"pretrained must be a floating-point tensor, got dtype {pretrained.dtype}")
+    shape = (config.vocab_size, config.emb_dim)
+    checks.check_tensor("pretrained", pretrained, shape=shape, floating=True, shape_text="(vocab_size, emb_dim)")
+    checks.check_finite("pretrained", pretrained)
     return pretrained.detach().to("cpu", torch.float32).clone()  # (V, D), the caller's tensor is not shared
 
 
-def _linear_init(linear: nn.Linear, generator: torch.Generator) -> None:
-    """PyTorch's default ``nn.Linear`` init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn from ``generator``."""
-    bound = 1.0 / math.sqrt(linear.in_features)
-    with torch.no_grad():
-        linear.weight.uniform_(-bound, bound, generator=generator)
-        linear.bias.uniform_(-bound, bound, generator=generator)
+def seeded_linear(in_features: int, out_features: int, generator: torch.Generator) -> nn.Linear:
+    """An ``nn.Linear(in_features, out_features)`` whose parameters are drawn from ``generator``.
+
+    The draws are PyTorch's default init, exactly as ``nn.Linear.reset_parameters`` makes them:
+    the weight ``kaiming_uniform_(a=sqrt(5))``, then the bias U(-1/sqrt(in_features), 1/sqrt(in_features)).
+    So ``seeded_linear(i, o, cpu_generator(s))`` equals ``nn.Linear(i, o)`` built right after
+    ``torch.manual_seed(s)``, bit for bit. Building the layer still draws from the global generator
+    once (``nn.Linear``'s own init, then overwritten), so code that relies on the global
+    generator's state after it sees the same state as before.
+
+    Args:
+        in_features: D, the input size.
+        out_features: C, the output size.
+        generator: a CPU generator, e.g. :func:`embedlab.device.cpu_generator`.
+    """
+    checks.check_int("in_features", in_features, at_least=1)
+    checks.check_int("out_features", out_features, at_least=1)
+    checks.check_type("generator", generator, torch.Generator, "a torch.Generator")
+    linear = nn.Linear(in_features, out_features)
+    bound = 1.0 / math.sqrt(in_features)
+    nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
+    nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
+    return linear
 
 
 class PoolingClassifier(nn.Module):
-    """Embedding -> masked pooling -> linear, over padded batches ``(token_ids, padding_mask)``.
+    """Embedding -> masked pooling -> linear head, over padded batches ``(token_ids, padding_mask)``.
 
-    Random initialisation draws every parameter from a CPU generator seeded with ``seed`` (so a CUDA
-    run starts from the same numbers): embedding rows N(0, init_std^2) with the padding row zero,
-    the linear layer as PyTorch's default, the attention query zero. ``pretrained`` (V, D) replaces
-    the random embedding rows (e.g. the matrix of chapter 04); ``freeze=True`` keeps them fixed.
+    Submodules: ``embedding`` (``nn.Embedding``), ``attention`` (:class:`AttentionPool`, only for
+    the attention pooling, else None) and ``head`` (``nn.Linear``). Every random parameter is drawn
+    from ``cpu_generator(config.seed)`` (so a CUDA run starts from the same numbers), in this order:
+    the embedding rows N(0, init_std^2) with the padding row zero, then the head as PyTorch's default
+    ``nn.Linear``. The attention query starts at zero.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        emb_dim: int,
-        num_classes: int,
-        pooling: Pooling | str = Pooling.MEAN,
-        padding_idx: int | None = PAD_ID,
-        pretrained: torch.Tensor | None = None,
-        freeze: bool = False,
-        init_std: float = 0.1,
-        seed: int = 0,
-    ):
+    def __init__(self, config: ClassifierConfig, pretrained: torch.Tensor | None = None):
         """Args:
-        vocab_size: V, rows of the embedding.
-        emb_dim: D, size of each token vector.
-        num_classes: C, size of the output.
-        pooling: a :class:`Pooling` member or its name.
-        padding_idx: the id whose row stays zero and gets no gradient (None: no such id).
+        config: the sizes, the pooling and the embedding options; see :class:`ClassifierConfig`.
         pretrained: (V, D) starting embedding matrix, copied; None draws it at random.
-        freeze: keep the embedding matrix fixed during training.
-        init_std: standard deviation of the random embedding rows (ignored with ``pretrained``).
-        seed: seed of the CPU generator that draws the random parameters.
         """
         super().__init__()
-        _check_positive_int(vocab_size, "vocab_size")
-        _check_positive_int(emb_dim, "emb_dim")
-        _check_positive_int(num_classes, "num_classes")
-        if padding_idx is not None and not 0 <= padding_idx < vocab_size:
-            raise ValueError(f"padding_idx must be in [0, {vocab_size}) or None, got {padding_idx}")
-        if not isinstance(freeze, bool):
-            raise TypeError(f"freeze must be a bool, got {type(freeze).__name__}")
-        self.pooling = _as_pooling(pooling, tuple(Pooling))
-        generator = cpu_generator(seed)
-        weight = _embedding_weight(vocab_size, emb_dim, pretrained, init_std, padding_idx, generator)
-        self.embedding = nn.Embedding.from_pretrained(weight, freeze=freeze, padding_idx=padding_idx)
-        self.attention = AttentionPool(emb_dim) if self.pooling is Pooling.ATTENTION else None
-        self.classifier = nn.Linear(emb_dim, num_classes)
-        _linear_init(self.classifier, generator)
+        checks.check_type("config", config, ClassifierConfig, "a pooling.ClassifierConfig")
+        self.config = config
+        self.pooling = config.pooling
+        generator = cpu_generator(config.seed)
+        weight = _embedding_weight(config, pretrained, generator)  # (V, D)
+        self.embedding = nn.Embedding.from_pretrained(
+            weight, freeze=config.freeze, padding_idx=config.padding_idx, max_norm=config.max_norm, sparse=config.sparse
+        )
+        self.attention = AttentionPool(config.emb_dim) if self.pooling is Pooling.ATTENTION else None
+        self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
 
     def encode(
         self, token_ids: torch.Tensor, padding_mask: torch.Tensor
@@ -319,10 +301,11 @@ class PoolingClassifier(nn.Module):
         """The pooled vectors (B, D), and the attention weights (B, T) (None for other poolings).
 
         Args:
-            token_ids: (B, T) int64 ids.
+            token_ids: (B, T) int64 ids in [0, V).
             padding_mask: (B, T) bool, True at padding.
         """
-        _check_token_ids(token_ids, padding_mask)
+        checks.check_token_ids("token_ids", token_ids, self.config.vocab_size)
+        checks.check_padding_mask("padding_mask", padding_mask, tuple(token_ids.shape))
         x = self.embedding(token_ids)  # (B, T) -> (B, T, D)
         if self.pooling is Pooling.MEAN:
             return mean_pool(x, padding_mask), None  # (B, D)
@@ -335,69 +318,60 @@ class PoolingClassifier(nn.Module):
         return self.attention(x, padding_mask)  # (B, D), (B, T)
 
     def forward(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        """Logits (B, C) of a padded batch (token_ids (B, T), padding_mask (B, T))."""
+        """Logits (B, C), or (B,) for the binary head, of a padded batch.
+
+        Args:
+            token_ids: (B, T) int64 ids in [0, V).
+            padding_mask: (B, T) bool, True at padding.
+        """
         pooled, _ = self.encode(token_ids, padding_mask)  # (B, D)
-        return self.classifier(pooled)  # (B, D) -> (B, C)
-
-
-def _check_token_ids(token_ids: torch.Tensor, padding_mask: torch.Tensor) -> None:
-    if not isinstance(token_ids, torch.Tensor) or token_ids.dtype != torch.long:
-        got = token_ids.dtype if isinstance(token_ids, torch.Tensor) else type(token_ids).__name__
-        raise TypeError(f"token_ids must be an int64 tensor of shape (B, T), got {got}")
-    if token_ids.dim() != 2:
-        raise ValueError(f"token_ids must have shape (B, T), got {tuple(token_ids.shape)}")
-    if not isinstance(padding_mask, torch.Tensor) or padding_mask.shape != token_ids.shape:
-        got = tuple(padding_mask.shape) if isinstance(padding_mask, torch.Tensor) else type(padding_mask).__name__
-        raise ValueError(f"padding_mask must have the shape of token_ids {tuple(token_ids.shape)}, got {got}")
+        logits = self.head(pooled)  # (B, D) -> (B, C)
+        if self.config.num_classes == 1:
+            return logits.squeeze(-1)  # (B, 1) -> (B,)
+        return logits
 
 
 class BagClassifier(nn.Module):
-    """``nn.EmbeddingBag`` -> linear, over the flat layout ``(flat_ids, offsets)`` of :func:`embedlab.text.to_bag`.
+    """``nn.EmbeddingBag`` -> linear head, over the flat layout ``(flat_ids, offsets)`` of :func:`embedlab.text.to_bag`.
 
     The fast path of :class:`PoolingClassifier` for mean, sum, sqrt-n and max pooling: no padding
     is ever built or looked up. Sqrt-n runs as a weighted sum (weights from :func:`sqrt_n_weights`).
-    Initialisation is the same as :class:`PoolingClassifier`'s, draw for draw, so both models start
-    from identical parameters for the same arguments.
+    Submodules ``embedding`` and ``head``; the initialisation is :class:`PoolingClassifier`'s, draw
+    for draw, so both models start from identical parameters for the same config.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        emb_dim: int,
-        num_classes: int,
-        pooling: Pooling | str = Pooling.MEAN,
-        padding_idx: int | None = PAD_ID,
-        pretrained: torch.Tensor | None = None,
-        freeze: bool = False,
-        init_std: float = 0.1,
-        seed: int = 0,
-    ):
-        """Args: as :class:`PoolingClassifier`; ``pooling`` is MEAN, SUM, SQRT_N or MAX (no attention)."""
+    def __init__(self, config: ClassifierConfig, pretrained: torch.Tensor | None = None):
+        """Args: as :class:`PoolingClassifier`; ``config.pooling`` is MEAN, SUM, SQRT_N or MAX (no attention)."""
         super().__init__()
-        _check_positive_int(vocab_size, "vocab_size")
-        _check_positive_int(emb_dim, "emb_dim")
-        _check_positive_int(num_classes, "num_classes")
-        if padding_idx is not None and not 0 <= padding_idx < vocab_size:
-            raise ValueError(f"padding_idx must be in [0, {vocab_size}) or None, got {padding_idx}")
-        if not isinstance(freeze, bool):
-            raise TypeError(f"freeze must be a bool, got {type(freeze).__name__}")
-        self.pooling = _as_pooling(pooling, (Pooling.MEAN, Pooling.SUM, Pooling.SQRT_N, Pooling.MAX))
-        generator = cpu_generator(seed)
-        weight = _embedding_weight(vocab_size, emb_dim, pretrained, init_std, padding_idx, generator)
+        checks.check_type("config", config, ClassifierConfig, "a pooling.ClassifierConfig")
+        bag_poolings = ("mean", "sum", "sqrtn", "max")
+        checks.check_choice("config.pooling", config.pooling.value, bag_poolings)
+        self.config = config
+        self.pooling = config.pooling
+        generator = cpu_generator(config.seed)
+        weight = _embedding_weight(config, pretrained, generator)  # (V, D)
         mode = "sum" if self.pooling is Pooling.SQRT_N else self.pooling.value  # sqrt-n: a weighted sum
-        self.embedding = nn.EmbeddingBag.from_pretrained(weight, freeze=freeze, mode=mode, padding_idx=padding_idx)
-        self.classifier = nn.Linear(emb_dim, num_classes)
-        _linear_init(self.classifier, generator)
+        self.embedding = nn.EmbeddingBag.from_pretrained(
+            weight, freeze=config.freeze, mode=mode, padding_idx=config.padding_idx,
+            max_norm=config.max_norm, sparse=config.sparse,
+        )
+        self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
 
     def forward(self, flat_ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        """Logits (B, C) of B bags given as flat_ids (N,) and offsets (B,)."""
-        if not isinstance(flat_ids, torch.Tensor) or flat_ids.dtype != torch.long or flat_ids.dim() != 1:
-            raise ValueError("flat_ids must be a 1-D int64 tensor (N,), as made by embedlab.text.to_bag")
-        if not isinstance(offsets, torch.Tensor) or offsets.dtype != torch.long or offsets.dim() != 1:
-            raise ValueError("offsets must be a 1-D int64 tensor (B,), as made by embedlab.text.to_bag")
+        """Logits (B, C), or (B,) for the binary head, of B bags.
+
+        Args:
+            flat_ids: (N,) int64 ids in [0, V), every bag's ids one after the other.
+            offsets: (B,) int64 start of each bag in ``flat_ids``.
+        """
+        checks.check_token_ids("flat_ids", flat_ids, self.config.vocab_size, dim=1, shape_text="(N,)")
+        checks.check_offsets("offsets", offsets, flat_ids.numel())
         weights = None
         if self.pooling is Pooling.SQRT_N:
             weights = sqrt_n_weights(flat_ids, offsets, self.embedding.padding_idx)  # (N,)
             weights = weights.to(self.embedding.weight.dtype)
         pooled = self.embedding(flat_ids, offsets, per_sample_weights=weights)  # (N,), (B,) -> (B, D)
-        return self.classifier(pooled)  # (B, D) -> (B, C)
+        logits = self.head(pooled)  # (B, D) -> (B, C)
+        if self.config.num_classes == 1:
+            return logits.squeeze(-1)  # (B, 1) -> (B,)
+        return logits

@@ -1,21 +1,32 @@
-"""Training a classifier: batches, a loop with validation each epoch and early stopping, metrics.
+"""Training a classifier: batches, a loop with validation each epoch and early stopping, metrics, freezing.
 
-Shape legend: B batch, T tokens, N tokens of a whole batch (bag layout), C classes.
+Shape legend: see :mod:`embedlab`.
 
-A data set is a sequence of examples ``(ids, label)``: a list of token ids and an int class.
+A data set is a sequence of examples ``(ids, label)``: a list of int token ids and an int class.
 A *collate* object turns a list of examples into ``(inputs, labels)`` where ``inputs`` is the
 tuple of tensors the model's ``forward`` takes: :class:`PadCollate` makes ``(token_ids,
 padding_mask)`` for :class:`embedlab.pooling.PoolingClassifier`, :class:`BagCollate` makes
 ``(flat_ids, offsets)`` for :class:`embedlab.pooling.BagClassifier`.
 
+Checks: :func:`fit`, :func:`predict` and :func:`evaluate` check the examples on the CPU lists,
+before any tensor reaches a device: every id an int >= 0 (and < V when the model has an
+``embedding`` with ``num_embeddings``), every label an int >= 0; :func:`fit` and :func:`scores`
+also check that the labels are below the model's number of classes C.
+
 Determinism: the training set is shuffled with a CPU :class:`torch.Generator` seeded from the
 config, so the batches are the same on every device; with deterministic algorithms on (see
 :func:`embedlab.device.setup`) two CPU runs from the same model give bitwise equal weights.
 Metrics come from scikit-learn: accuracy and macro-averaged F1.
+
+Freezing: :func:`freeze` / :func:`unfreeze` switch ``requires_grad`` of every parameter of the
+given modules; :func:`count_parameters` counts all or only the trainable ones. ``fit``'s
+``lr_scale`` and freezing both go by submodule names (``embedding``, ``head``, ...).
 """
 
 from __future__ import annotations
 
+import numbers
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,35 +37,54 @@ from sklearn.metrics import accuracy_score, f1_score
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from embedlab import checks
 from embedlab.device import cpu_generator
 from embedlab.text import pad_batch, to_bag
 
 Example = tuple[Sequence[int], int]  # (token ids, class label)
-Batch = tuple[tuple[torch.Tensor, ...], torch.Tensor]  # (the model's input tensors, labels (B,))
-Collate = Callable[[Sequence[Example]], Batch]  # e.g. PadCollate(...) or BagCollate(...)
+Collate = Callable[[Sequence[Example]], tuple[tuple[torch.Tensor, ...], torch.Tensor]]  # PadCollate(), BagCollate()
 
 
-def _check_examples(examples: Sequence[Example], name: str) -> None:
-    if isinstance(examples, (str, torch.Tensor)) or not isinstance(examples, Sequence):
-        raise TypeError(f"{name} must be a sequence of (ids, label) pairs, got {type(examples).__name__}")
-    if len(examples) == 0:
-        raise ValueError(f"{name} must hold at least one example, got none")
-    first = examples[0]
-    if not (
-        isinstance(first, Sequence) and len(first) == 2
-        and isinstance(first[0], Sequence) and not isinstance(first[0], str)
-        and isinstance(first[1], int) and not isinstance(first[1], bool)
-    ):
-        raise TypeError(f"{name}[0] must be a pair (list of token ids, int label), got {repr(first)[:80]}")
+def _vocab_size(model: nn.Module) -> int | None:
+    """V of ``model.embedding`` when the model has one (``nn.Embedding``, ``nn.EmbeddingBag``), else None."""
+    return getattr(getattr(model, "embedding", None), "num_embeddings", None)
+
+
+def _check_examples(name: str, examples: object, vocab_size: int | None = None) -> tuple[int, int]:
+    """Every example a pair (int ids >= 0 and < vocab_size, int label >= 0); returns (largest label, its index)."""
+    checks.check_sequence(name, examples, what="(ids, label) examples")
+    top_label, top_at = -1, 0
+    for n, example in enumerate(examples):
+        if isinstance(example, (str, bytes, torch.Tensor)) or not isinstance(example, Sequence) or len(example) != 2:
+            got = checks.describe(example)
+            raise TypeError(f"{name}[{n}] must be a pair (list of token ids, int label), got {got}")
+        ids, label = example
+        if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+            raise TypeError(f"{name}[{n}] label must be an int class, got {checks.describe(label)}")
+        if label < 0:
+            raise ValueError(f"{name}[{n}] label must be an int class >= 0, got {label}")
+        if label > top_label:
+            top_label, top_at = int(label), n
+        if isinstance(ids, (list, tuple)) and ids and set(map(type, ids)) == {int}:  # the fast path
+            if min(ids) >= 0 and (vocab_size is None or max(ids) < vocab_size):
+                continue
+        checks.check_sequence(f"{name}[{n}] ids", ids, non_empty=False, what="int token ids")
+        for i, token_id in enumerate(ids):  # the slow path names the bad id
+            checks.check_int(f"{name}[{n}] ids[{i}]", token_id, at_least=0, below=vocab_size)
+    return top_label, top_at
 
 
 def _check_max_len(max_len: int | None, owner: str) -> None:
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
-        raise ValueError(f"{owner}.max_len must be an int >= 1 or None, got {max_len!r}")
+    checks.check_optional_int(f"{owner}.max_len", max_len, at_least=1)
 
 
 def _labels(examples: Sequence[Example]) -> torch.Tensor:
-    return torch.tensor([label for _, label in examples], dtype=torch.long)  # (B,)
+    """(B,) int64 labels of a batch of examples; a float or bool label is refused, not truncated."""
+    labels = [label for _, label in examples]
+    for n, label in enumerate(labels):
+        if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+            raise TypeError(f"examples[{n}] label must be an int class, got {checks.describe(label)}")
+    return torch.tensor(labels, dtype=torch.long)  # (B,)
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,7 @@ class PadCollate:
 
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Pad a list of ``(ids, label)`` examples into one batch with :func:`embedlab.text.pad_batch`."""
+        checks.check_sequence("examples", examples, what="(ids, label) examples")
         token_ids, padding_mask = pad_batch([list(ids)[: self.max_len] for ids, _ in examples])  # (B, T) each
         return (token_ids, padding_mask), _labels(examples)
 
@@ -83,6 +114,7 @@ class BagCollate:
 
     def __call__(self, examples: Sequence[Example]) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """Concatenate a list of ``(ids, label)`` examples into one bag batch."""
+        checks.check_sequence("examples", examples, what="(ids, label) examples")
         id_lists = [list(ids)[: self.max_len] for ids, _ in examples]
         flat_ids, offsets = to_bag(id_lists)  # (N,), (B,)
         return (flat_ids, offsets), _labels(examples)
@@ -103,15 +135,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrainConfig.{name} must be an int >= 1, got {value!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
-            raise ValueError(f"TrainConfig.patience must be an int >= 0, got {self.patience!r}")
-        if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay!r}")
+            checks.check_int(f"TrainConfig.{name}", getattr(self, name), at_least=1)
+        checks.check_int("TrainConfig.patience", self.patience, at_least=0)
+        checks.check_float("TrainConfig.lr", self.lr, above=0)
+        checks.check_float("TrainConfig.weight_decay", self.weight_decay, at_least=0)
+        checks.check_seed("TrainConfig.seed", self.seed)
+        checks.check_bool("TrainConfig.progress", self.progress)
 
 
 @dataclass(frozen=True)
@@ -156,7 +185,28 @@ def _to(inputs: tuple[torch.Tensor, ...], device: torch.device) -> tuple[torch.T
     return tuple(t.to(device) for t in inputs)
 
 
+def _check_model(model: object) -> nn.Module:
+    return checks.check_type("model", model, nn.Module, "a torch.nn.Module")
+
+
+def _check_collate(collate: object) -> Collate:
+    if not callable(collate):
+        raise TypeError(f"collate must be a callable such as train.PadCollate(), got {checks.describe(collate)}")
+    return collate
+
+
 @torch.no_grad()
+def _predict(model: nn.Module, examples: Sequence[Example], collate: Collate, device: torch.device, batch_size: int):
+    """Logits (len(examples), C) on the CPU, in order; the arguments are already checked."""
+    was_training = model.training
+    model.eval()
+    logits = []
+    for inputs, _ in _loader(examples, collate, batch_size):
+        logits.append(model(*_to(inputs, device)).float().cpu())  # (B, C)
+    model.train(was_training)
+    return torch.cat(logits)  # (len(examples), C)
+
+
 def predict(
     model: nn.Module,
     examples: Sequence[Example],
@@ -168,32 +218,38 @@ def predict(
 
     Args:
         model: takes the tensors that ``collate`` makes and returns (B, C) logits.
-        examples: ``(ids, label)`` pairs (the labels are not used).
+        examples: ``(ids, label)`` pairs (the labels are checked but not used).
         collate: e.g. :class:`PadCollate` or :class:`BagCollate`.
         device: where the model runs.
         batch_size: examples per forward pass.
     """
-    _check_examples(examples, "examples")
-    was_training = model.training
-    model.eval()
-    logits = []
-    for inputs, _ in _loader(examples, collate, batch_size):
-        logits.append(model(*_to(inputs, device)).float().cpu())  # (B, C)
-    model.train(was_training)
-    return torch.cat(logits)  # (len(examples), C)
+    _check_examples("examples", examples, _vocab_size(_check_model(model)))
+    _check_collate(collate)
+    batch_size = checks.check_int("batch_size", batch_size, at_least=1)
+    return _predict(model, examples, collate, _device(device), batch_size)
 
 
 def scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
-    """Loss, accuracy and macro-F1 of (N, C) logits against (N,) int labels."""
-    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
-        raise ValueError(
-            f"logits must be (N, C) and labels (N,), got {tuple(logits.shape)} and {tuple(labels.shape)}"
-        )
-    predicted = logits.argmax(dim=1)  # (N, C) -> (N,)
+    """Loss, accuracy and macro-F1 of logits against int labels.
+
+    Args:
+        logits: (B, C) float, one row per example.
+        labels: (B,) int64 classes in [0, C).
+    """
+    checks.check_tensor("logits", logits, dim=2, floating=True, shape_text="(B, C)")
+    checks.check_finite("logits", logits)
+    return _scores(logits, labels)
+
+
+def _scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
+    """:func:`scores` of a model's own (B, C) logits (NaN, if the model made any, is reported, not refused)."""
+    checks.check_labels("labels", labels, num_classes=logits.shape[1], size=logits.shape[0])
+    predicted = logits.argmax(dim=1)  # (B, C) -> (B,)
+    labels_cpu, predicted_cpu = labels.cpu().numpy(), predicted.cpu().numpy()
     return Scores(
         loss=F.cross_entropy(logits, labels).item(),
-        accuracy=float(accuracy_score(labels.numpy(), predicted.numpy())),
-        f1=float(f1_score(labels.numpy(), predicted.numpy(), average="macro")),
+        accuracy=float(accuracy_score(labels_cpu, predicted_cpu)),
+        f1=float(f1_score(labels_cpu, predicted_cpu, average="macro")),
     )
 
 
@@ -205,8 +261,20 @@ def evaluate(
     batch_size: int = 512,
 ) -> Scores:
     """Loss, accuracy and macro-F1 of ``model`` on ``examples`` (arguments as :func:`predict`)."""
-    logits = predict(model, examples, collate, device, batch_size)  # (N, C)
-    return scores(logits, _labels(examples))
+    _check_examples("examples", examples, _vocab_size(_check_model(model)))
+    _check_collate(collate)
+    batch_size = checks.check_int("batch_size", batch_size, at_least=1)
+    logits = _predict(model, examples, collate, _device(device), batch_size)  # (len(examples), C)
+    return _scores(logits, _labels(examples))
+
+
+def _device(device: object) -> torch.device:
+    """A torch.device from a device or its name."""
+    checks.check_type("device", device, (torch.device, str), "a torch.device or its name")
+    try:
+        return torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from error
 
 
 def _param_groups(
@@ -219,8 +287,7 @@ def _param_groups(
         if name not in modules or name == "":
             raise ValueError(f"lr_scale names {name!r}, which is not a submodule of the model; "
                              f"submodules: {sorted(n for n in modules if n)[:10]}")
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-            raise ValueError(f"lr_scale[{name!r}] must be a number > 0, got {scale!r}")
+        checks.check_float(f"lr_scale[{name!r}]", scale, above=0)
         own = [p for p in modules[name].parameters() if p.requires_grad and id(p) not in taken]
         taken.update(id(p) for p in own)
         if own:
@@ -260,13 +327,14 @@ def fit(
     Returns:
         The :class:`History` of losses and validation scores per epoch.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    _check_examples(train_set, "train_set")
-    _check_examples(val_set, "val_set")
-    device = torch.device(device)
+    vocab_size = _vocab_size(_check_model(model))
+    top_labels = {"train_set": _check_examples("train_set", train_set, vocab_size),
+                  "val_set": _check_examples("val_set", val_set, vocab_size)}
+    _check_collate(collate)
+    checks.check_type("config", config, TrainConfig, "a train.TrainConfig")
+    if lr_scale is not None:
+        checks.check_type("lr_scale", lr_scale, dict, "a dict of submodule name -> factor, or None")
+    device = _device(device)
     model.to(device)
     parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
@@ -278,19 +346,21 @@ def fit(
     best_state: dict[str, torch.Tensor] = {}
     best_accuracy = -1.0
     bar_options = {} if config.progress else {"disable": True}  # else tqdm reads TQDM_DISABLE
-    bar = tqdm(total=config.epochs, desc="epochs", unit="epoch", **bar_options)
+    bar = tqdm(total=config.epochs, desc="epochs", unit="epoch", file=sys.stderr, **bar_options)
     for epoch in range(1, config.epochs + 1):
         model.train()
         loss_sum, seen = 0.0, 0
         for inputs, labels in batches:
             logits = model(*_to(inputs, device))  # (B, C)
+            if epoch == 1 and seen == 0:
+                _check_logits_fit_labels(logits, top_labels)
             loss = F.cross_entropy(logits, labels.to(device))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             loss_sum += loss.item() * len(labels)
             seen += len(labels)
-        val = evaluate(model, val_set, collate, device, config.eval_batch_size)
+        val = _scores(_predict(model, val_set, collate, device, config.eval_batch_size), _labels(val_set))
         history.train_loss.append(loss_sum / seen)
         history.val_loss.append(val.loss)
         history.val_accuracy.append(val.accuracy)
@@ -307,3 +377,77 @@ def fit(
     bar.close()
     model.load_state_dict(best_state)
     return history
+
+
+def _check_logits_fit_labels(logits: torch.Tensor, top_labels: dict[str, tuple[int, int]]) -> None:
+    """The model's first logits are (B, C) and every label of both sets is below C (no GPU sync: shapes only)."""
+    if logits.dim() != 2:
+        raise ValueError(
+            f"model must return (B, C) logits for fit's cross-entropy, got shape {tuple(logits.shape)} "
+            "(a binary head with num_classes=1 returns (B,): use num_classes=2)"
+        )
+    num_classes = logits.shape[1]
+    for name, (label, at) in top_labels.items():
+        if label >= num_classes:
+            raise ValueError(
+                f"{name}[{at}] label must be a class in [0, {num_classes - 1}] (the model has {num_classes} "
+                f"outputs), got {label}"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Freezing and counting parameters.
+
+
+def freeze(*modules: nn.Module) -> int:
+    """Stop gradients for every parameter of the given modules (``requires_grad = False``).
+
+    Freezing does not switch dropout off: use ``module.eval()`` for that.
+
+    Args:
+        modules: one or more modules (an ``nn.ModuleList`` slice counts as one).
+
+    Returns:
+        The number of parameter values now frozen in these modules.
+    """
+    return _set_requires_grad(modules, False, "freeze")
+
+
+def unfreeze(*modules: nn.Module) -> int:
+    """Let gradients flow again into every parameter of the given modules.
+
+    Args:
+        modules: one or more modules.
+
+    Returns:
+        The number of parameter values now trainable in these modules.
+    """
+    return _set_requires_grad(modules, True, "unfreeze")
+
+
+def _set_requires_grad(modules: tuple, flag: bool, caller: str) -> int:
+    if not modules:
+        raise ValueError(f"{caller}() needs at least one module, got none")
+    for i, module in enumerate(modules):
+        checks.check_type(f"modules[{i}]", module, nn.Module, "an nn.Module")
+    seen: set[int] = set()
+    total = 0
+    for module in modules:
+        for parameter in module.parameters():
+            parameter.requires_grad_(flag)
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                total += parameter.numel()
+    return total
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameter values in ``module`` (shared parameters counted once).
+
+    Args:
+        module: any module.
+        trainable_only: count only parameters with ``requires_grad=True``.
+    """
+    checks.check_type("module", module, nn.Module, "an nn.Module")
+    checks.check_bool("trainable_only", trainable_only)
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

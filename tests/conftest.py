@@ -45,3 +45,11 @@ def no_device_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def required(name: str) -> bool:
     """True when a test that needs an outside tool must fail rather than skip (CI, make test)."""
     return os.environ.get("CI", "").lower() == "true" or os.environ.get(name) == "1"
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """(tokenizer, model) of all-MiniLM-L6-v2, loaded once per test session (offline, from the package)."""
+    from embedlab import pretrained
+
+    return pretrained.load_minilm()

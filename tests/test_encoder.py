@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,14 +19,12 @@ from embedlab.encoder import (
     EncoderClassifier,
     EncoderConfig,
     FeedForward,
-    count_parameters,
-    freeze,
     load_classifier,
     load_state,
     save_classifier,
     save_state,
-    unfreeze,
 )
+from embedlab.train import count_parameters, freeze, unfreeze
 from embedlab.text import PAD_ID
 
 
@@ -81,30 +82,6 @@ def dataclasses_frozen_error():
     return dataclasses.FrozenInstanceError
 
 
-@pytest.mark.parametrize(
-    "sizes, error, match",
-    [
-        ({"vocab_size": 1}, ValueError, "vocab_size must be >= 2"),
-        ({"vocab_size": 10.0}, TypeError, "vocab_size must be an int"),
-        ({"vocab_size": 10, "emb_dim": True}, TypeError, "emb_dim must be an int"),
-        ({"vocab_size": 10, "emb_dim": 0}, ValueError, "emb_dim must be >= 2"),
-        ({"vocab_size": 10, "emb_dim": 15, "num_heads": 3}, ValueError, "emb_dim must be even"),
-        ({"vocab_size": 10, "emb_dim": 16, "num_heads": 3}, ValueError, "divisible by num_heads=3"),
-        ({"vocab_size": 10, "num_heads": 0}, ValueError, "num_heads must be >= 1"),
-        ({"vocab_size": 10, "ffn_dim": 0}, ValueError, "ffn_dim must be >= 1"),
-        ({"vocab_size": 10, "num_layers": -1}, ValueError, "num_layers must be >= 0"),
-        ({"vocab_size": 10, "num_classes": 1}, ValueError, "num_classes must be >= 2"),
-        ({"vocab_size": 10, "max_len": 0}, ValueError, "max_len must be >= 1"),
-        ({"vocab_size": 10, "norm_first": 1}, TypeError, "norm_first must be a bool"),
-        ({"vocab_size": 10, "layer_norm_eps": "1e-5"}, TypeError, "layer_norm_eps must be a float"),
-        ({"vocab_size": 10, "layer_norm_eps": 0.0}, ValueError, "layer_norm_eps must be > 0"),
-    ],
-)
-def test_config_errors(sizes, error, match):
-    with pytest.raises(error, match=match):
-        EncoderConfig(**sizes)
-
-
 # --- FeedForward ---------------------------------------------------------------------------------
 
 
@@ -123,17 +100,6 @@ def test_feed_forward_acts_on_each_position_alone():
     ffn = FeedForward(6, 12)
     x = randn(2, 5, 6)
     assert_close(ffn(x)[:, 3], ffn(x[:, 3:4])[:, 0])
-
-
-@pytest.mark.parametrize("emb_dim, ffn_dim, error, match", [
-    (0, 4, ValueError, "emb_dim must be >= 1"),
-    (4, 0, ValueError, "ffn_dim must be >= 1"),
-    (4.0, 4, TypeError, "emb_dim must be an int"),
-    (4, None, TypeError, "ffn_dim must be an int"),
-])
-def test_feed_forward_errors(emb_dim, ffn_dim, error, match):
-    with pytest.raises(error, match=match):
-        FeedForward(emb_dim, ffn_dim)
 
 
 # --- EncoderBlock ------------------------------------------------------------------------------
@@ -222,24 +188,6 @@ def test_block_post_norm_with_silent_sublayers_is_two_layer_norms():
     assert_close(out.mean(-1), torch.zeros(2, 5), atol=1e-5, rtol=0)  # post-norm output is normalised
 
 
-def test_block_errors():
-    with pytest.raises(TypeError, match="norm_first must be a bool"):
-        EncoderBlock(8, 2, 16, norm_first="yes")
-    with pytest.raises(ValueError, match="divisible by num_heads"):
-        EncoderBlock(8, 3, 16)
-    block = EncoderBlock(8, 2, 16)
-    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
-        block([[0.0] * 8])
-    with pytest.raises(ValueError, match=r"shape \(B, T, D\) with D = emb_dim = 8, got \(5, 8\)"):
-        block(randn(5, 8))
-    with pytest.raises(ValueError, match=r"D = emb_dim = 8, got \(1, 5, 4\)"):
-        block(randn(1, 5, 4))
-    with pytest.raises(ValueError, match="padding_mask must have shape"):
-        block(randn(2, 5, 8), padding_mask_of([5], 5))
-    with pytest.raises(TypeError, match="torch.bool"):
-        block(randn(1, 5, 8), torch.zeros(1, 5))
-
-
 # --- EncoderClassifier ---------------------------------------------------------------------------
 
 
@@ -302,38 +250,8 @@ def test_classifier_padding_row_gets_no_gradient():
     model = build()
     ids = torch.tensor([[5, 6, PAD_ID, PAD_ID]])
     model(ids, ids == PAD_ID).sum().backward()
-    assert torch.all(model.token_embedding.weight.grad[PAD_ID] == 0)
-    assert torch.any(model.token_embedding.weight.grad[5] != 0)
-
-
-def test_classifier_errors():
-    model = build()
-    ids = random_ids(2, 4)
-    mask = torch.zeros(2, 4, dtype=torch.bool)
-    with pytest.raises(TypeError, match="config must be an EncoderConfig"):
-        EncoderClassifier({"vocab_size": 10})
-    with pytest.raises(TypeError, match="token_ids must be a torch.Tensor"):
-        model([[1, 2]], mask)
-    with pytest.raises(TypeError, match="token_ids must have dtype torch.int64"):
-        model(ids.int(), mask)
-    with pytest.raises(ValueError, match=r"token_ids must have shape \(B, T\)"):
-        model(ids[0], mask[0])
-    with pytest.raises(ValueError, match=r"token_ids must have shape \(B, T\)"):
-        model(ids[:, :0], mask[:, :0])
-    with pytest.raises(ValueError, match="more than max_len=32"):
-        model(random_ids(1, 33), torch.zeros(1, 33, dtype=torch.bool))
-    with pytest.raises(TypeError, match="padding_mask must be a torch.Tensor"):
-        model(ids, None)
-    with pytest.raises(TypeError, match="padding_mask must have dtype torch.bool"):
-        model(ids, mask.long())
-    with pytest.raises(ValueError, match="padding_mask must have the shape of token_ids"):
-        model(ids, mask[:, :3])
-    with pytest.raises(ValueError, match=r"token_ids must lie in \[0, 50\)"):
-        model(ids + 50, mask)
-    with pytest.raises(ValueError, match=r"token_ids must lie in \[0, 50\)"):
-        model(ids - 10, mask)
-    with pytest.raises(ValueError, match="row 1 is all padding"):
-        model(ids, padding_mask_of([4, 0], 4))
+    assert torch.all(model.embedding.weight.grad[PAD_ID] == 0)
+    assert torch.any(model.embedding.weight.grad[5] != 0)
 
 
 # --- freezing -----------------------------------------------------------------------------------
@@ -377,19 +295,6 @@ def test_count_parameters_counts_shared_parameters_once():
     assert freeze(model, shared) == 12
 
 
-def test_freezing_errors():
-    with pytest.raises(ValueError, match="freeze\\(\\) needs at least one module"):
-        freeze()
-    with pytest.raises(ValueError, match="unfreeze\\(\\) needs at least one module"):
-        unfreeze()
-    with pytest.raises(TypeError, match=r"modules\[1\] must be an nn.Module"):
-        freeze(nn.Linear(2, 2), torch.zeros(2))
-    with pytest.raises(TypeError, match="module must be an nn.Module"):
-        count_parameters([nn.Linear(2, 2)])
-    with pytest.raises(TypeError, match="trainable_only must be a bool"):
-        count_parameters(nn.Linear(2, 2), trainable_only="yes")
-
-
 # --- saving and loading --------------------------------------------------------------------------
 
 
@@ -411,8 +316,8 @@ def test_file_is_safetensors_not_pickle(tmp_path):
     header_size = struct.unpack("<Q", raw[:8])[0]  # safetensors: 8-byte length, then a JSON header
     header = json.loads(raw[8:8 + header_size])
     assert not raw.startswith(b"\x80")  # a pickle starts with the PROTO opcode 0x80
-    assert "token_embedding.weight" in header
-    assert header["token_embedding.weight"]["shape"] == [50, 16]
+    assert "embedding.weight" in header
+    assert header["embedding.weight"]["shape"] == [50, 16]
     assert encoder.CONFIG_KEY in header["__metadata__"]
 
 
@@ -427,29 +332,102 @@ def test_save_and_load_state_of_any_module(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_save_and_load_errors(tmp_path):
-    model = build()
-    with pytest.raises(TypeError, match="module must be an nn.Module"):
-        save_state({"w": torch.zeros(2)}, tmp_path / "x.safetensors")
-    with pytest.raises(FileNotFoundError, match="folder"):
-        save_state(model, tmp_path / "missing" / "x.safetensors")
-    with pytest.raises(TypeError, match="metadata must be a dict of str -> str"):
-        save_state(model, tmp_path / "x.safetensors", metadata={"epochs": 3})
-    with pytest.raises(ValueError, match="no parameters or buffers"):
-        save_state(nn.ReLU(), tmp_path / "x.safetensors")
-    with pytest.raises(TypeError, match="model must be an EncoderClassifier"):
-        save_classifier(nn.Linear(2, 2), tmp_path / "x.safetensors")
-    with pytest.raises(FileNotFoundError, match="no safetensors file"):
-        load_state(model, tmp_path / "absent.safetensors")
-    with pytest.raises(FileNotFoundError, match="no safetensors file"):
-        load_classifier(tmp_path / "absent.safetensors")
-    with pytest.raises(TypeError, match="module must be an nn.Module"):
-        load_state("model", tmp_path / "absent.safetensors")
-    path = save_classifier(model, tmp_path / "model.safetensors")
-    with pytest.raises(ValueError, match="missing .*unexpected"):
-        load_state(nn.Linear(2, 2), path)
-    with pytest.raises(ValueError, match="'token_embedding.weight' has shape \\(50, 16\\), the module expects \\(60, 16\\)"):
-        load_state(build(vocab_size=60), path)
-    plain = save_state(model, tmp_path / "plain.safetensors")
-    with pytest.raises(ValueError, match="not written by save_classifier"):
-        load_classifier(plain)
+def test_lr_scale_and_freezing_use_the_submodule_names_embedding_and_head():
+    names = dict(build().named_children())
+    assert {"embedding", "positions", "blocks", "final_norm", "head"} == set(names)
+
+
+# --- every bad input a docstring rules out --------------------------------------------------------
+
+MODEL = build()
+IDS = random_ids(2, 4)
+MASK = torch.zeros(2, 4, dtype=torch.bool)
+BLOCK = EncoderBlock(8, 2, 16)
+FOLDER = Path(tempfile.mkdtemp(prefix="embedlab-test-encoder-"))
+SAVED = save_classifier(MODEL, FOLDER / "model.safetensors")
+PLAIN = save_state(MODEL, FOLDER / "plain.safetensors")
+CORRUPT = FOLDER / "corrupt.safetensors"
+CORRUPT.write_bytes(SAVED.read_bytes()[:100])
+NOT_JSON = FOLDER / "not-json.safetensors"
+NOT_JSON.write_bytes(struct.pack("<Q", 5) + b"{nope")
+BAD_CONFIG = save_state(MODEL, FOLDER / "bad-config.safetensors", metadata={encoder.CONFIG_KEY: '{"vocab_size": 50, "depth": 2}'})
+
+
+def _config(**sizes):
+    return lambda: EncoderConfig(**{"vocab_size": 10, **sizes})
+
+
+BAD_CALLS = [
+    ("encoder.EncoderConfig", _config(vocab_size=1), ValueError, "vocab_size must be an int >= 2"),
+    ("encoder.EncoderConfig", _config(vocab_size=10.0), TypeError, "vocab_size must be an int"),
+    ("encoder.EncoderConfig", _config(vocab_size=None), TypeError, "vocab_size must be an int"),
+    ("encoder.EncoderConfig", _config(emb_dim=True), TypeError, "emb_dim must be an int"),
+    ("encoder.EncoderConfig", _config(emb_dim=0), ValueError, "emb_dim must be an int >= 2"),
+    ("encoder.EncoderConfig", _config(emb_dim=15, num_heads=3), ValueError, "emb_dim must be even"),
+    ("encoder.EncoderConfig", _config(emb_dim=16, num_heads=3), ValueError, "divisible by num_heads=3"),
+    ("encoder.EncoderConfig", _config(num_heads=0), ValueError, "num_heads must be an int >= 1"),
+    ("encoder.EncoderConfig", _config(ffn_dim=0), ValueError, "ffn_dim must be an int >= 1"),
+    ("encoder.EncoderConfig", _config(num_layers=-1), ValueError, "num_layers must be an int >= 0"),
+    ("encoder.EncoderConfig", _config(num_classes=1), ValueError, "num_classes must be an int >= 2"),
+    ("encoder.EncoderConfig", _config(max_len=0), ValueError, "max_len must be an int >= 1"),
+    ("encoder.EncoderConfig", _config(max_len=2.0), TypeError, "max_len must be an int"),
+    ("encoder.EncoderConfig", _config(norm_first=1), TypeError, "norm_first must be True or False"),
+    ("encoder.EncoderConfig", _config(layer_norm_eps="1e-5"), TypeError, "layer_norm_eps must be a number"),
+    ("encoder.EncoderConfig", _config(layer_norm_eps=0.0), ValueError, "layer_norm_eps must be a number > 0"),
+    ("encoder.EncoderConfig", _config(layer_norm_eps=float("nan")), ValueError, "layer_norm_eps must be a finite number"),
+    ("encoder.FeedForward", lambda: FeedForward(0, 4), ValueError, "emb_dim must be an int >= 1"),
+    ("encoder.FeedForward", lambda: FeedForward(4, -1), ValueError, "ffn_dim must be an int >= 1"),
+    ("encoder.FeedForward", lambda: FeedForward(4.0, 8), TypeError, "emb_dim must be an int"),
+    ("encoder.FeedForward", lambda: FeedForward(4, None), TypeError, "ffn_dim must be an int"),
+    ("encoder.EncoderBlock", lambda: EncoderBlock(8, 2, 16, norm_first="yes"), TypeError, "norm_first must be True or False"),
+    ("encoder.EncoderBlock", lambda: EncoderBlock(8, 3, 16), ValueError, "divisible by num_heads"),
+    ("encoder.EncoderBlock", lambda: EncoderBlock(8, 2, 0), ValueError, "ffn_dim must be an int >= 1"),
+    ("encoder.EncoderBlock", lambda: EncoderBlock(8, 2, 16, layer_norm_eps=-1.0), ValueError, "layer_norm_eps must be a number > 0"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK([[0.0] * 8]), TypeError, "x must be a tensor"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK(randn(5, 8)), ValueError, "x must have shape (B, T, D)"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK(randn(1, 5, 4)), ValueError, "x must have shape (B, T, D)"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK(torch.ones(1, 5, 8, dtype=torch.long)), ValueError, "x must have dtype torch.float32, got torch.int64"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK(randn(1, 5, 8, dtype=torch.float64)), ValueError, "x must have dtype torch.float32, got torch.float64"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK(randn(2, 5, 8), padding_mask_of([5], 5)), ValueError, "padding_mask must have shape (B, Tk)"),
+    ("encoder.EncoderBlock.forward", lambda: BLOCK(randn(1, 5, 8), torch.zeros(1, 5)), ValueError, "padding_mask must have dtype torch.bool"),
+    ("encoder.EncoderClassifier", lambda: EncoderClassifier({"vocab_size": 10}), TypeError, "config must be an encoder.EncoderConfig"),
+    ("encoder.EncoderClassifier", lambda: EncoderClassifier(None), TypeError, "config must be an encoder.EncoderConfig"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL([[1, 2]], MASK), TypeError, "token_ids must be a tensor"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS.int(), MASK), ValueError, "token_ids must have dtype torch.int64"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS.float(), MASK), ValueError, "token_ids must have dtype torch.int64"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS[0], MASK[0]), ValueError, "token_ids must have shape (B, T)"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS[:, :0], MASK[:, :0]), ValueError, "B >= 1 and 1 <= T <= max_len=32"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(random_ids(1, 33), torch.zeros(1, 33, dtype=torch.bool)), ValueError, "1 <= T <= max_len=32"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS, None), TypeError, "padding_mask must be a tensor"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS, MASK[:, :3]), ValueError, "padding_mask must have shape (B, T)"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS + 50, MASK), ValueError, "token_ids must hold ids in [0, 49]"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS - 10, MASK), ValueError, "token_ids must hold ids in [0, 49], got -"),
+    ("encoder.EncoderClassifier.forward", lambda: MODEL(IDS, padding_mask_of([4, 0], 4)), ValueError, "padding_mask must leave at least one real (False) position in every row, got rows [1]"),
+    ("encoder.EncoderClassifier.encode", lambda: MODEL.encode(IDS + 50, MASK), ValueError, "token_ids must hold ids in [0, 49]"),
+    ("encoder.EncoderClassifier.encode", lambda: MODEL.encode(IDS, MASK.to("meta")), ValueError, "padding_mask must be on the device of token_ids"),
+    ("encoder.save_state", lambda: save_state({"w": torch.zeros(2)}, FOLDER / "x.safetensors"), TypeError, "module must be an nn.Module"),
+    ("encoder.save_state", lambda: save_state(MODEL, None), TypeError, "path must be a path (str or pathlib.Path)"),
+    ("encoder.save_state", lambda: save_state(MODEL, FOLDER / "missing" / "x.safetensors"), FileNotFoundError, "folder"),
+    ("encoder.save_state", lambda: save_state(MODEL, FOLDER / "x.safetensors", metadata={"epochs": 3}), TypeError, "metadata must be a dict of str -> str"),
+    ("encoder.save_state", lambda: save_state(nn.ReLU(), FOLDER / "x.safetensors"), ValueError, "no parameters or buffers"),
+    ("encoder.save_classifier", lambda: save_classifier(nn.Linear(2, 2), FOLDER / "x.safetensors"), TypeError, "model must be an encoder.EncoderClassifier"),
+    ("encoder.load_state", lambda: load_state(MODEL, FOLDER / "absent.safetensors"), FileNotFoundError, "path: no file at"),
+    ("encoder.load_state", lambda: load_state("model", SAVED), TypeError, "module must be an nn.Module"),
+    ("encoder.load_state", lambda: load_state(MODEL, 3), TypeError, "path must be a path"),
+    ("encoder.load_state", lambda: load_state(nn.Linear(2, 2), SAVED), ValueError, "missing ['bias', 'weight'], unexpected"),
+    ("encoder.load_state", lambda: load_state(build(vocab_size=60), SAVED), ValueError, "'embedding.weight' has shape (50, 16), the module expects (60, 16)"),
+    ("encoder.load_state", lambda: load_state(MODEL, CORRUPT), ValueError, "corrupt.safetensors: expected a safetensors file"),
+    ("encoder.load_state", lambda: load_state(MODEL, NOT_JSON), ValueError, "not-json.safetensors: expected a safetensors file"),
+    ("encoder.load_classifier", lambda: load_classifier(FOLDER / "absent.safetensors"), FileNotFoundError, "path: no file at"),
+    ("encoder.load_classifier", lambda: load_classifier(PLAIN), ValueError, "not written by save_classifier"),
+    ("encoder.load_classifier", lambda: load_classifier(CORRUPT), ValueError, "corrupt.safetensors: expected a safetensors file written by encoder.save_classifier"),
+    ("encoder.load_classifier", lambda: load_classifier(BAD_CONFIG), ValueError, "bad-config.safetensors: expected an EncoderConfig as JSON"),
+    ("encoder.load_classifier", lambda: load_classifier(SAVED, device=0), TypeError, "device must be a torch.device or its name"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()

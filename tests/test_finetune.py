@@ -6,19 +6,19 @@ well under a second; the pretrained MiniLM has the same architecture.
 
 from __future__ import annotations
 
-import copy
+import re
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from embedlab import encoder, finetune
+from embedlab import encoder, finetune, train
+from embedlab.attention import additive_mask
 from embedlab.finetune import (
     CacheCollate,
     FromLayer,
     PretrainedClassifier,
-    additive_attention_mask,
     cache_layer_inputs,
     disable_dropout,
     encode_texts,
@@ -108,20 +108,14 @@ def test_to_examples_drops_padding():
     ids = torch.tensor([[101, 7, 102, 0], [101, 102, 0, 0]])
     examples = to_examples(ids, ids == 0, [1, 0])
     assert examples == [([101, 7, 102], 1), ([101, 102], 0)]
-    with pytest.raises(ValueError, match="labels has 1 entries but input_ids has 2 rows"):
-        to_examples(ids, ids == 0, [1])
-    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
-        to_examples(ids, ids, [1, 0])
 
 
 # --- tokenization and masks ----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def tokenizer():
-    from embedlab import pretrained
-
-    return pretrained.load_minilm()[0]
+def tokenizer(minilm):
+    return minilm[0]
 
 
 @pytest.mark.parametrize("max_len", [4, 8, 32])
@@ -135,30 +129,6 @@ def test_encode_texts_cuts_and_marks_padding(tokenizer, max_len):
     real = (~mask).sum(dim=1)
     assert ids[1, real[1] - 1] == tokenizer.sep_token_id  # [SEP] survives the cut
     assert real[0] == min(max_len, 5)  # [CLS] i love it [SEP]
-
-
-def test_encode_texts_errors(tokenizer):
-    with pytest.raises(TypeError, match="non-empty list of str"):
-        encode_texts(tokenizer, "one text", 8)
-    with pytest.raises(TypeError, match="non-empty list of str"):
-        encode_texts(tokenizer, [], 8)
-    with pytest.raises(TypeError, match=r"texts\[1\] must be a str"):
-        encode_texts(tokenizer, ["a", 3], 8)
-    with pytest.raises(ValueError, match="max_len must be an int >= 2"):
-        encode_texts(tokenizer, ["a"], 1)
-
-
-def test_additive_mask_values_and_shape():
-    padding_mask = torch.tensor([[False, False, True], [False, True, True]])
-    mask = additive_attention_mask(padding_mask)
-    assert mask.shape == (2, 1, 1, 3)
-    assert torch.all(mask[~padding_mask[:, None, None, :].expand_as(mask)] == 0)
-    assert torch.all(mask[padding_mask[:, None, None, :].expand_as(mask)] == torch.finfo(torch.float32).min)
-    assert additive_attention_mask(padding_mask, torch.float64).dtype == torch.float64
-    with pytest.raises(TypeError, match=r"padding_mask must be a \(B, T\) bool tensor"):
-        additive_attention_mask(padding_mask.long())
-    with pytest.raises(TypeError, match=r"padding_mask must be a \(B, T\) bool tensor"):
-        additive_attention_mask(padding_mask[0])
 
 
 # --- PretrainedClassifier and caching ----------------------------------------------------------
@@ -188,7 +158,6 @@ def test_forward_from_any_layer_equals_the_full_forward(start_layer):
     assert len(states) == NUM_LAYERS + 1
     assert_close(model.forward_from(states[start_layer], mask, start_layer), model(ids, mask))
     assert_close(FromLayer(model, start_layer)(states[start_layer], mask), model(ids, mask))
-    assert_close(model.layer_input(ids, mask, start_layer), states[start_layer])
 
 
 def test_cache_holds_every_example_and_matches_batch_by_batch():
@@ -207,7 +176,7 @@ def test_a_training_step_through_the_cache_equals_one_through_the_full_model():
     results = []
     for cached in (False, True):
         model = tiny_classifier()
-        encoder.freeze(model.encoder.embeddings, model.layers[:2])
+        train.freeze(model.encoder.embeddings, model.layers[:2])
         optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
         if cached:
             hidden = cache_layer_inputs(model, ids, mask, layers=[2])[2]
@@ -232,7 +201,7 @@ def test_train_fit_from_the_cache_equals_fit_of_the_full_model():
     trained = []
     for cached in (False, True):
         model = tiny_classifier()
-        encoder.freeze(model.encoder.embeddings, model.layers[:2])
+        train.freeze(model.encoder.embeddings, model.layers[:2])
         if cached:
             collate = CacheCollate(cache_layer_inputs(model, ids, mask, layers=[2])[2], mask)
             examples = collate.examples(labels)
@@ -255,8 +224,6 @@ def test_disable_dropout_makes_training_mode_deterministic():
     assert model.encoder.config.hidden_dropout_prob == 0.0
     assert torch.equal(model(ids, mask), model(ids, mask))
     assert_close(model(ids, mask), model.eval()(ids, mask))
-    with pytest.raises(TypeError, match="module must be an nn.Module"):
-        disable_dropout("model")
 
 
 def test_cache_collate_serves_rows_cut_to_the_longest():
@@ -270,14 +237,6 @@ def test_cache_collate_serves_rows_cut_to_the_longest():
     assert hidden.shape == (2, 3, 16) and batch_mask.shape == (2, 3)  # cut to 3, the longer of 2 and 3
     assert torch.equal(hidden, cache[[1, 2], :3]) and labels.tolist() == [1, 1]
     assert_close(FromLayer(model, 2)(hidden, batch_mask), model(ids[[1, 2]], mask[[1, 2]]))
-    with pytest.raises(ValueError, match="labels has 3 entries but the cache has 4 rows"):
-        collate.examples([0, 1, 1])
-    with pytest.raises(ValueError, match=r"hidden must have shape \(N, T, D\)"):
-        CacheCollate(cache[0], mask)
-    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
-        CacheCollate(cache, mask.long())
-    with pytest.raises(ValueError, match=r"padding_mask must have shape \(N, T\) = \(4, 6\)"):
-        CacheCollate(cache, mask[:2])
 
 
 def test_bert_layer_is_our_post_norm_encoder_block():
@@ -299,44 +258,101 @@ def test_bert_layer_is_our_post_norm_encoder_block():
         ours.load_state_dict(theirs.state_dict())
     x = torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(0))
     padding_mask = torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
-    theirs = finetune._first(layer(x, additive_attention_mask(padding_mask)))
+    theirs = finetune._first(layer(x, additive_mask(padding_mask)))
     ours, _ = block(x, padding_mask)
     assert_close(ours[~padding_mask], theirs[~padding_mask])
 
 
-def test_classifier_and_cache_errors():
-    model = tiny_classifier()
-    ids, mask = ids_and_mask([4, 2], 4)
-    with pytest.raises(TypeError, match="encoder must be a BERT-style model"):
-        PretrainedClassifier(torch.nn.Linear(2, 2))
-    with pytest.raises(ValueError, match="num_classes must be an int >= 2"):
-        PretrainedClassifier(tiny_bert(), num_classes=1)
-    with pytest.raises(TypeError, match=r"input_ids must be a \(B, T\) int64 tensor"):
-        model(ids.float(), mask)
-    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
-        model(ids, mask.long())
-    with pytest.raises(ValueError, match="padding_mask must have the shape of input_ids"):
-        model(ids, mask[:, :3])
-    hidden = model.layer_inputs(ids, mask)[1]
-    with pytest.raises(ValueError, match=r"start_layer must be an int in \[0, 3\]"):
-        model.forward_from(hidden, mask, 4)
-    with pytest.raises(ValueError, match=r"hidden must have shape \(B, T, D\)"):
-        model.forward_from(hidden[0], mask, 1)
-    with pytest.raises(ValueError, match=r"padding_mask must have shape \(B, T\) = \(2, 4\)"):
-        model.forward_from(hidden, mask[:1], 1)
-    with pytest.raises(ValueError, match=r"layer must be an int in \[0, 3\]"):
-        model.layer_input(ids, mask, 7)
-    with pytest.raises(TypeError, match="classifier must be a PretrainedClassifier"):
-        FromLayer(model.encoder, 1)
-    with pytest.raises(ValueError, match=r"start_layer must be an int in \[0, 3\]"):
-        FromLayer(model, -1)
-    with pytest.raises(TypeError, match="classifier must be a PretrainedClassifier"):
-        cache_layer_inputs(model.encoder, ids, mask, [1])
-    with pytest.raises(ValueError, match=r"layers must be a non-empty list of ints in \[0, 3\]"):
-        cache_layer_inputs(model, ids, mask, [])
-    with pytest.raises(ValueError, match=r"layers must be a non-empty list of ints in \[0, 3\]"):
-        cache_layer_inputs(model, ids, mask, [5])
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
-        cache_layer_inputs(model, ids, mask, [1], batch_size=0)
-    with pytest.raises(ValueError, match="dropout modules with p > 0.*disable_dropout"):
-        cache_layer_inputs(tiny_classifier(dropout=True), ids, mask, [1])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_head_drawn_from_the_seed_equals_nn_linear_after_manual_seed(seed):
+    """Chapter 07 seeds torch's global generator, then builds the classifier: the same head, bit for bit."""
+    bert = tiny_bert()
+    torch.manual_seed(seed)
+    reference = torch.nn.Linear(16, 2)
+    after_reference = torch.get_rng_state()
+    torch.manual_seed(seed)
+    model = PretrainedClassifier(bert, num_classes=2, seed=seed)
+    assert torch.equal(model.head.weight, reference.weight) and torch.equal(model.head.bias, reference.bias)
+    assert torch.equal(torch.get_rng_state(), after_reference)  # the global generator moves as before
+
+
+# --- every bad input a docstring rules out --------------------------------------------------------
+
+MODEL = tiny_classifier()
+IDS, MASK = ids_and_mask([4, 2], 4)
+HIDDEN = MODEL.layer_inputs(IDS, MASK)[1]
+CACHE = CacheCollate(HIDDEN, MASK)
+
+
+def fake_tokenizer(texts, **kwargs):
+    raise AssertionError("the checks come before the tokenizer")
+
+
+BAD_CALLS = [
+    ("finetune.to_examples", lambda: to_examples(IDS, MASK, [1]), ValueError, "labels must hold one class per row (2), got 1"),
+    ("finetune.to_examples", lambda: to_examples(IDS, IDS, [1, 0]), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.to_examples", lambda: to_examples(IDS.float(), MASK, [1, 0]), ValueError, "token_ids must have dtype torch.int64"),
+    ("finetune.to_examples", lambda: to_examples(IDS.tolist(), MASK, [1, 0]), TypeError, "token_ids must be a tensor"),
+    ("finetune.to_examples", lambda: to_examples(IDS, MASK, [1, 0.5]), TypeError, "labels[1] must be an int class, got float 0.5"),
+    ("finetune.to_examples", lambda: to_examples(IDS, MASK, [1, -1]), ValueError, "labels[1] must be an int class >= 0"),
+    ("finetune.to_examples", lambda: to_examples(IDS, MASK, None), TypeError, "labels must be a list or tuple of int classes"),
+    ("finetune.to_examples", lambda: to_examples(IDS - 9, MASK, [1, 0]), ValueError, "token_ids must hold ids in [0, any], got -"),
+    ("finetune.encode_texts", lambda: encode_texts(fake_tokenizer, "one text", 8), TypeError, "texts must be a list of str, got a single str"),
+    ("finetune.encode_texts", lambda: encode_texts(fake_tokenizer, [], 8), ValueError, "texts must hold at least one of its str"),
+    ("finetune.encode_texts", lambda: encode_texts(fake_tokenizer, None, 8), TypeError, "texts must be a list or tuple of str"),
+    ("finetune.encode_texts", lambda: encode_texts(fake_tokenizer, ["a", 3], 8), TypeError, "texts[1] must be a str"),
+    ("finetune.encode_texts", lambda: encode_texts(fake_tokenizer, ["a"], 1), ValueError, "max_len must be an int >= 2"),
+    ("finetune.encode_texts", lambda: encode_texts(fake_tokenizer, ["a"], 8.0), TypeError, "max_len must be an int"),
+    ("finetune.encode_texts", lambda: encode_texts(None, ["a"], 8), TypeError, "tokenizer must be a transformers tokenizer"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(torch.nn.Linear(2, 2)), TypeError, "encoder must be a BERT-style model"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(None), TypeError, "encoder must be a BERT-style model"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, num_classes=1), ValueError, "num_classes must be an int >= 2"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, num_classes=2.0), TypeError, "num_classes must be an int"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, seed=-1), ValueError, "seed must be an int >= 0"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, seed=2**32), ValueError, "seed must be an int >= 0 and < 4294967296"),
+    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS.float(), MASK), ValueError, "token_ids must have dtype torch.int64"),
+    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS, MASK[:, :3]), ValueError, "padding_mask must have shape (B, T)"),
+    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS + 60, MASK), ValueError, "token_ids must hold ids in [0, 59]"),
+    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS - 60, MASK), ValueError, "token_ids must hold ids in [0, 59], got -"),
+    ("finetune.PretrainedClassifier.forward", lambda: MODEL(None, MASK), TypeError, "token_ids must be a tensor"),
+    ("finetune.PretrainedClassifier.layer_inputs", lambda: MODEL.layer_inputs(IDS + 60, MASK), ValueError, "token_ids must hold ids in [0, 59]"),
+    ("finetune.PretrainedClassifier.layer_inputs", lambda: MODEL.layer_inputs(IDS, None), TypeError, "padding_mask must be a tensor"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN, MASK, 4), ValueError, "start_layer must be an int >= 0 and <= 3"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN, MASK, 1.0), TypeError, "start_layer must be an int"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN[0], MASK, 1), ValueError, "hidden must have shape (B, T, D)"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN.double(), MASK, 1), ValueError, "hidden must have dtype torch.float32, got torch.float64"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN, MASK[:1], 1), ValueError, "padding_mask must have shape (B, T)"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from("h", MASK, 1), TypeError, "hidden must be a tensor"),
+    ("finetune.FromLayer", lambda: FromLayer(MODEL.encoder, 1), TypeError, "classifier must be a finetune.PretrainedClassifier"),
+    ("finetune.FromLayer", lambda: FromLayer(MODEL, -1), ValueError, "start_layer must be an int >= 0 and <= 3"),
+    ("finetune.FromLayer", lambda: FromLayer(MODEL, True), TypeError, "start_layer must be an int"),
+    ("finetune.FromLayer.forward", lambda: FromLayer(MODEL, 1)(HIDDEN, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.disable_dropout", lambda: disable_dropout("model"), TypeError, "module must be an nn.Module"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL.encoder, IDS, MASK, [1]), TypeError, "classifier must be a finetune.PretrainedClassifier"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, []), ValueError, "layers must hold at least one of its layer numbers"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, [5]), ValueError, "layers[0] must be an int >= 0 and <= 3, got 5"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, [1.0]), TypeError, "layers[0] must be an int"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, 2), TypeError, "layers must be a list or tuple of layer numbers"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, [1], batch_size=0), ValueError, "batch_size must be an int >= 1"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS + 60, MASK, [1]), ValueError, "token_ids must hold ids in [0, 59]"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(tiny_classifier(dropout=True), IDS, MASK, [1]), ValueError, "call finetune.disable_dropout first"),
+    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN[0], MASK), ValueError, "hidden must have shape (S, T, D)"),
+    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN.long(), MASK), ValueError, "hidden must have a floating-point dtype"),
+    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN, MASK[:1]), ValueError, "padding_mask must have shape (S, T) = (2, 4)"),
+    ("finetune.CacheCollate", lambda: CacheCollate(None, MASK), TypeError, "hidden must be a tensor"),
+    ("finetune.CacheCollate.examples", lambda: CACHE.examples([0, 1, 1]), ValueError, "labels must hold one class per row (2), got 3"),
+    ("finetune.CacheCollate.examples", lambda: CACHE.examples([0, 1.0]), TypeError, "labels[1] must be an int class"),
+    ("finetune.CacheCollate.examples", lambda: CACHE.examples("01"), TypeError, "labels must be a list or tuple of int classes"),
+    ("finetune.CacheCollate.__call__", lambda: CACHE([([5], 0)]), ValueError, "examples[0] row must be an int >= 0 and < 2, got 5"),
+    ("finetune.CacheCollate.__call__", lambda: CACHE([([0, 1], 0)]), ValueError, "examples[0] must name one cached row"),
+    ("finetune.CacheCollate.__call__", lambda: CACHE([([0.0], 0)]), TypeError, "examples[0] row must be an int"),
+    ("finetune.CacheCollate.__call__", lambda: CACHE(None), TypeError, "examples must be a list or tuple"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()

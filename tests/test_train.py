@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn as nn
 
 from embedlab import device, text, train
-from embedlab.pooling import BagClassifier, PoolingClassifier
+from embedlab.pooling import BagClassifier, ClassifierConfig, PoolingClassifier
 from embedlab.train import BagCollate, History, PadCollate, Scores, TrainConfig
 
 QUIET = {"progress": False}
@@ -41,10 +43,10 @@ TRAIN, VAL = _separable(96, 0), _separable(32, 1)
 @pytest.mark.parametrize(
     "make,collate",
     [
-        (lambda: PoolingClassifier(16, 8, 2, pooling="mean"), PadCollate()),
-        (lambda: PoolingClassifier(16, 8, 2, pooling="max"), PadCollate()),
-        (lambda: PoolingClassifier(16, 8, 2, pooling="attention"), PadCollate()),
-        (lambda: BagClassifier(16, 8, 2, pooling="sum"), BagCollate()),
+        (lambda: PoolingClassifier(ClassifierConfig(16, 8, 2, pooling="mean")), PadCollate()),
+        (lambda: PoolingClassifier(ClassifierConfig(16, 8, 2, pooling="max")), PadCollate()),
+        (lambda: PoolingClassifier(ClassifierConfig(16, 8, 2, pooling="attention")), PadCollate()),
+        (lambda: BagClassifier(ClassifierConfig(16, 8, 2, pooling="sum")), BagCollate()),
     ],
     ids=["mean", "max", "attention", "bag-sum"],
 )
@@ -66,7 +68,7 @@ def test_bitwise_repeatable_on_cpu_under_a_seed():
     config = TrainConfig(epochs=4, batch_size=8, lr=0.01, patience=0, seed=3, **QUIET)
     runs = []
     for _ in range(2):
-        model = PoolingClassifier(16, 8, 2, pooling="attention", seed=1)
+        model = PoolingClassifier(ClassifierConfig(16, 8, 2, pooling="attention", seed=1))
         history = train.fit(model, TRAIN, VAL, PadCollate(), config, "cpu")
         runs.append((_weights(model), history))
     (w1, h1), (w2, h2) = runs
@@ -78,15 +80,15 @@ def test_bitwise_repeatable_on_cpu_under_a_seed():
 
 def test_another_shuffle_seed_gives_other_weights():
     config = TrainConfig(epochs=2, batch_size=8, lr=0.01, patience=0, **QUIET)
-    a = PoolingClassifier(16, 8, 2, seed=1)
-    b = PoolingClassifier(16, 8, 2, seed=1)
+    a = PoolingClassifier(ClassifierConfig(16, 8, 2, seed=1))
+    b = PoolingClassifier(ClassifierConfig(16, 8, 2, seed=1))
     train.fit(a, TRAIN, VAL, PadCollate(), config)
     train.fit(b, TRAIN, VAL, PadCollate(), TrainConfig(epochs=2, batch_size=8, lr=0.01, patience=0, seed=4, **QUIET))
-    assert not torch.equal(a.classifier.weight, b.classifier.weight)
+    assert not torch.equal(a.head.weight, b.head.weight)
 
 
 def test_early_stopping_and_best_weights_are_restored():
-    model = PoolingClassifier(16, 8, 2, seed=2)
+    model = PoolingClassifier(ClassifierConfig(16, 8, 2, seed=2))
     config = TrainConfig(epochs=40, batch_size=16, lr=0.05, patience=2, **QUIET)
     history = train.fit(model, TRAIN, VAL, PadCollate(), config)
     epochs_run = len(history.val_accuracy)
@@ -111,7 +113,7 @@ def test_history_curves_are_drawable():
 
 def test_frozen_embedding_does_not_move():
     pretrained = device.randn((16, 8), 9)
-    model = PoolingClassifier(16, 8, 2, pretrained=pretrained, freeze=True)
+    model = PoolingClassifier(ClassifierConfig(16, 8, 2, freeze=True), pretrained=pretrained)
     train.fit(model, TRAIN, VAL, PadCollate(), TrainConfig(epochs=2, **QUIET))
     assert torch.equal(model.embedding.weight, pretrained)
 
@@ -142,13 +144,6 @@ def test_pad_collate_of_only_empty_sequences_raises():
         PadCollate()([([], 0), ([], 1)])
 
 
-@pytest.mark.parametrize("cls", [PadCollate, BagCollate])
-@pytest.mark.parametrize("max_len", [0, -3, 2.5, True])
-def test_collate_bad_max_len_raises(cls, max_len):
-    with pytest.raises(ValueError, match=f"{cls.__name__}.max_len must be an int >= 1 or None"):
-        cls(max_len=max_len)
-
-
 def test_scores_match_hand_computation():
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.0, 2.0]])
     labels = torch.tensor([0, 1, 1, 1])
@@ -161,7 +156,7 @@ def test_scores_match_hand_computation():
 
 
 def test_predict_keeps_order_and_returns_cpu_logits():
-    model = PoolingClassifier(16, 8, 3)
+    model = PoolingClassifier(ClassifierConfig(16, 8, 3))
     logits = train.predict(model, VAL, PadCollate(), batch_size=5)
     assert logits.shape == (len(VAL), 3) and logits.device.type == "cpu"
     one_by_one = torch.cat([train.predict(model, [ex], PadCollate()) for ex in VAL[:4]])
@@ -169,30 +164,9 @@ def test_predict_keeps_order_and_returns_cpu_logits():
     assert model.training  # predict restores the mode it found
 
 
-def test_bad_arguments_raise():
-    model = PoolingClassifier(16, 8, 2)
-    with pytest.raises(ValueError, match="TrainConfig.epochs must be an int >= 1"):
-        TrainConfig(epochs=0)
-    with pytest.raises(ValueError, match="TrainConfig.patience must be an int >= 0"):
-        TrainConfig(patience=-1)
-    with pytest.raises(ValueError, match="TrainConfig.lr must be > 0"):
-        TrainConfig(lr=0.0)
-    with pytest.raises(ValueError, match="TrainConfig.weight_decay must be >= 0"):
-        TrainConfig(weight_decay=-0.1)
-    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
-        train.fit("model", TRAIN, VAL, PadCollate())
-    with pytest.raises(TypeError, match="config must be a TrainConfig"):
-        train.fit(model, TRAIN, VAL, PadCollate(), {"epochs": 1})
-    with pytest.raises(ValueError, match="train_set must hold at least one example"):
-        train.fit(model, [], VAL, PadCollate())
-    with pytest.raises(TypeError, match=r"val_set\[0\] must be a pair"):
-        train.fit(model, TRAIN, [[2, 3]], PadCollate())
-    with pytest.raises(TypeError, match="examples must be a sequence"):
-        train.predict(model, torch.zeros(3), PadCollate())
-    with pytest.raises(ValueError, match=r"logits must be \(N, C\) and labels \(N,\)"):
-        train.scores(torch.zeros(3), torch.zeros(3, dtype=torch.long))
-    frozen = PoolingClassifier(16, 8, 2, freeze=True)
-    frozen.classifier.requires_grad_(False)
+def test_no_trainable_parameter_raises():
+    frozen = PoolingClassifier(ClassifierConfig(16, 8, 2, freeze=True))
+    frozen.head.requires_grad_(False)
     with pytest.raises(ValueError, match="no parameter with requires_grad=True"):
         train.fit(frozen, TRAIN, VAL, PadCollate(), TrainConfig(**QUIET))
 
@@ -210,14 +184,143 @@ def test_lr_scale_gives_submodules_their_own_rate():
         _param_groups(model, params, 0.01, {"head": 0.1})
     with pytest.raises(ValueError, match=r"lr_scale\['0'\] must be a number > 0, got 0"):
         _param_groups(model, params, 0.01, {"0": 0})
+    with pytest.raises(TypeError, match=r"lr_scale\['0'\] must be a number"):
+        _param_groups(model, params, 0.01, {"0": "fast"})
 
 
 def test_fit_trains_a_scaled_submodule_more_slowly():
     moved = {}
     for scale in (1.0, 0.01):
-        model = BagClassifier(16, 8, 2, pooling="mean")
+        model = BagClassifier(ClassifierConfig(16, 8, 2, pooling="mean"))
         start = model.embedding.weight.detach().clone()
         train.fit(model, TRAIN, VAL, BagCollate(), TrainConfig(epochs=2, patience=0, progress=False),
                   lr_scale={"embedding": scale})
         moved[scale] = (model.embedding.weight.detach() - start).norm().item()
     assert moved[0.01] < 0.05 * moved[1.0]
+
+
+def test_lr_scale_names_embedding_and_head_of_every_classifier():
+    for model in (PoolingClassifier(ClassifierConfig(16, 8, 2)), BagClassifier(ClassifierConfig(16, 8, 2))):
+        modules = dict(model.named_modules())
+        assert {"embedding", "head"} <= set(modules)
+
+
+def test_fit_writes_nothing_to_stdout_and_its_bar_to_stderr(capsys):
+    import os
+
+    examples = [([2, 3], 0), ([4], 1)] * 4
+    for progress in (True, False):
+        model = PoolingClassifier(ClassifierConfig(8, 4, 2))
+        train.fit(model, examples, examples, PadCollate(), TrainConfig(epochs=2, progress=progress))
+        out, err = capsys.readouterr()
+        assert out == ""
+        # tqdm reads TQDM_DISABLE once, when it is imported: a set variable hides every bar
+        shown = progress and os.environ.get("TQDM_DISABLE", "") in ("", "0", "false", "False")
+        assert ("epochs" in err) is shown
+
+
+# --- every bad input a docstring rules out --------------------------------------------------------
+
+MODEL = PoolingClassifier(ClassifierConfig(16, 8, 2))
+SMALL = TRAIN[:8]
+QUIET_CONFIG = TrainConfig(epochs=1, **QUIET)
+
+
+def _fit(train_set=SMALL, val_set=SMALL, model=MODEL, collate=PadCollate(), config=QUIET_CONFIG, **kwargs):
+    return lambda: train.fit(model, train_set, val_set, collate, config, **kwargs)
+
+
+def _examples_bad_calls(name, run):
+    """run(examples) -> a thunk; the bad example sets every function taking examples refuses."""
+    return [
+        (name, run(None), TypeError, "must be a list or tuple of (ids, label) examples"),
+        (name, run("abc"), TypeError, "must be a list or tuple of (ids, label) examples"),
+        (name, run(torch.zeros(3)), TypeError, "must be a list or tuple of (ids, label) examples"),
+        (name, run([]), ValueError, "must hold at least one of its (ids, label) examples"),
+        (name, run([[2, 3, 4]]), TypeError, "[0] must be a pair (list of token ids, int label)"),
+        (name, run([[2, 3]]), TypeError, "[0] ids must be a list or tuple of int token ids, got int 2"),
+        (name, run([([2, 3], 1.0)]), TypeError, "[0] label must be an int class, got float 1.0"),
+        (name, run([([2, 3], True)]), TypeError, "[0] label must be an int class, got bool True"),
+        (name, run([([2, 3], -1)]), ValueError, "[0] label must be an int class >= 0, got -1"),
+        (name, run([([2, 3.5], 1)]), TypeError, "[0] ids[1] must be an int"),
+        (name, run([([2, -3], 1)]), ValueError, "[0] ids[1] must be an int >= 0"),
+        (name, run([([2, 16], 1)]), ValueError, "[0] ids[1] must be an int >= 0 and < 16, got 16"),
+        (name, run([("23", 1)]), TypeError, "[0] ids must be a list or tuple of int token ids, got str"),
+        (name, run([(torch.tensor([2, 3]), 1)]), TypeError, "[0] ids must be a list or tuple of int token ids"),
+    ]
+
+
+BAD_CALLS = (
+    _examples_bad_calls("train.fit", lambda bad: _fit(train_set=bad))
+    + _examples_bad_calls("train.fit", lambda bad: _fit(val_set=bad))
+    + _examples_bad_calls("train.predict", lambda bad: lambda: train.predict(MODEL, bad, PadCollate()))
+    + _examples_bad_calls("train.evaluate", lambda bad: lambda: train.evaluate(MODEL, bad, PadCollate()))
+    + [
+        ("train.fit", _fit(train_set=[([2, 3], 5)]), ValueError, "train_set[0] label must be a class in [0, 1] (the model has 2 outputs), got 5"),
+        ("train.fit", _fit(val_set=SMALL + [([2, 3], 2)]), ValueError, "val_set[8] label must be a class in [0, 1]"),
+        ("train.fit", _fit(model=PoolingClassifier(ClassifierConfig(16, 8, 1))), ValueError, "model must return (B, C) logits"),
+        ("train.fit", _fit(model="model"), TypeError, "model must be a torch.nn.Module"),
+        ("train.fit", _fit(model=None), TypeError, "model must be a torch.nn.Module"),
+        ("train.fit", _fit(config={"epochs": 1}), TypeError, "config must be a train.TrainConfig"),
+        ("train.fit", _fit(collate=None), TypeError, "collate must be a callable"),
+        ("train.fit", _fit(device=0), TypeError, "device must be a torch.device or its name"),
+        ("train.fit", _fit(device="gpu"), ValueError, "device must name a torch device"),
+        ("train.fit", _fit(lr_scale=["embedding"]), TypeError, "lr_scale must be a dict"),
+        ("train.fit", _fit(lr_scale={"encoder": 0.1}), ValueError, "lr_scale names 'encoder', which is not a submodule"),
+        ("train.fit", _fit(lr_scale={"embedding": -1.0}), ValueError, "lr_scale['embedding'] must be a number > 0"),
+        ("train.fit", _fit(lr_scale={"embedding": float("nan")}), ValueError, "lr_scale['embedding'] must be a finite number"),
+        ("train.predict", lambda: train.predict(MODEL, SMALL, PadCollate(), batch_size=0), ValueError, "batch_size must be an int >= 1"),
+        ("train.predict", lambda: train.predict(MODEL, SMALL, PadCollate(), batch_size=2.0), TypeError, "batch_size must be an int"),
+        ("train.predict", lambda: train.predict(MODEL, SMALL, "pad"), TypeError, "collate must be a callable"),
+        ("train.predict", lambda: train.predict(None, SMALL, PadCollate()), TypeError, "model must be a torch.nn.Module"),
+        ("train.predict", lambda: train.predict(MODEL, SMALL, PadCollate(), device=None), TypeError, "device must be a torch.device"),
+        ("train.evaluate", lambda: train.evaluate(MODEL, [([2, 3], 5)], PadCollate()), ValueError, "labels must hold labels in [0, 1], got 5"),
+        ("train.evaluate", lambda: train.evaluate(MODEL, SMALL, PadCollate(), batch_size=-1), ValueError, "batch_size must be an int >= 1"),
+        ("train.evaluate", lambda: train.evaluate([MODEL], SMALL, PadCollate()), TypeError, "model must be a torch.nn.Module"),
+        ("train.scores", lambda: train.scores(torch.zeros(3), torch.zeros(3, dtype=torch.long)), ValueError, "logits must have shape (B, C)"),
+        ("train.scores", lambda: train.scores([[0.0, 1.0]], torch.zeros(1, dtype=torch.long)), TypeError, "logits must be a tensor"),
+        ("train.scores", lambda: train.scores(torch.zeros(3, 2, dtype=torch.long), torch.zeros(3, dtype=torch.long)), ValueError, "logits must have a floating-point dtype"),
+        ("train.scores", lambda: train.scores(torch.full((3, 2), float("nan")), torch.zeros(3, dtype=torch.long)), ValueError, "logits must hold finite numbers"),
+        ("train.scores", lambda: train.scores(torch.zeros(3, 2), torch.tensor([0, 1, 5])), ValueError, "labels must hold labels in [0, 1], got 5"),
+        ("train.scores", lambda: train.scores(torch.zeros(3, 2), torch.tensor([0, -1, 1])), ValueError, "labels must hold labels in [0, 1], got -1"),
+        ("train.scores", lambda: train.scores(torch.zeros(3, 2), torch.tensor([0.0, 1.0, 1.0])), ValueError, "labels must have dtype torch.int64"),
+        ("train.scores", lambda: train.scores(torch.zeros(3, 2), torch.zeros(2, dtype=torch.long)), ValueError, "labels must have shape (B,)"),
+        ("train.scores", lambda: train.scores(torch.zeros(3, 2), [0, 1, 1]), TypeError, "labels must be a tensor"),
+        ("train.TrainConfig", lambda: TrainConfig(epochs=0), ValueError, "TrainConfig.epochs must be an int >= 1"),
+        ("train.TrainConfig", lambda: TrainConfig(epochs=2.0), TypeError, "TrainConfig.epochs must be an int"),
+        ("train.TrainConfig", lambda: TrainConfig(batch_size=None), TypeError, "TrainConfig.batch_size must be an int"),
+        ("train.TrainConfig", lambda: TrainConfig(eval_batch_size=-5), ValueError, "TrainConfig.eval_batch_size must be an int >= 1"),
+        ("train.TrainConfig", lambda: TrainConfig(patience=-1), ValueError, "TrainConfig.patience must be an int >= 0"),
+        ("train.TrainConfig", lambda: TrainConfig(patience=True), TypeError, "TrainConfig.patience must be an int"),
+        ("train.TrainConfig", lambda: TrainConfig(lr=0.0), ValueError, "TrainConfig.lr must be a number > 0"),
+        ("train.TrainConfig", lambda: TrainConfig(lr=float("nan")), ValueError, "TrainConfig.lr must be a finite number"),
+        ("train.TrainConfig", lambda: TrainConfig(lr="1e-3"), TypeError, "TrainConfig.lr must be a number"),
+        ("train.TrainConfig", lambda: TrainConfig(weight_decay=-0.1), ValueError, "TrainConfig.weight_decay must be a number >= 0"),
+        ("train.TrainConfig", lambda: TrainConfig(seed=2**32), ValueError, "TrainConfig.seed must be an int >= 0 and < 4294967296"),
+        ("train.TrainConfig", lambda: TrainConfig(seed=-1), ValueError, "TrainConfig.seed must be an int >= 0"),
+        ("train.TrainConfig", lambda: TrainConfig(progress="no"), TypeError, "TrainConfig.progress must be True or False"),
+        ("train.PadCollate", lambda: PadCollate(max_len=0), ValueError, "PadCollate.max_len must be an int >= 1"),
+        ("train.PadCollate", lambda: PadCollate(max_len=-3), ValueError, "PadCollate.max_len must be an int >= 1"),
+        ("train.PadCollate", lambda: PadCollate(max_len=2.5), TypeError, "PadCollate.max_len must be an int"),
+        ("train.PadCollate", lambda: PadCollate(max_len=True), TypeError, "PadCollate.max_len must be an int"),
+        ("train.PadCollate.__call__", lambda: PadCollate()(None), TypeError, "examples must be a list or tuple"),
+        ("train.PadCollate.__call__", lambda: PadCollate()([([2, 3], 0.5)]), TypeError, "examples[0] label must be an int class"),
+        ("train.BagCollate", lambda: BagCollate(max_len=0), ValueError, "BagCollate.max_len must be an int >= 1"),
+        ("train.BagCollate", lambda: BagCollate(max_len="3"), TypeError, "BagCollate.max_len must be an int"),
+        ("train.BagCollate.__call__", lambda: BagCollate()("abc"), TypeError, "examples must be a list or tuple"),
+        ("train.BagCollate.__call__", lambda: BagCollate()([([2, 3], None)]), TypeError, "examples[0] label must be an int class"),
+        ("train.freeze", lambda: train.freeze(), ValueError, "freeze() needs at least one module"),
+        ("train.freeze", lambda: train.freeze(nn.Linear(2, 2), torch.zeros(2)), TypeError, "modules[1] must be an nn.Module"),
+        ("train.freeze", lambda: train.freeze(None), TypeError, "modules[0] must be an nn.Module"),
+        ("train.unfreeze", lambda: train.unfreeze(), ValueError, "unfreeze() needs at least one module"),
+        ("train.unfreeze", lambda: train.unfreeze("head"), TypeError, "modules[0] must be an nn.Module"),
+        ("train.count_parameters", lambda: train.count_parameters([nn.Linear(2, 2)]), TypeError, "module must be an nn.Module"),
+        ("train.count_parameters", lambda: train.count_parameters(nn.Linear(2, 2), trainable_only="yes"), TypeError, "trainable_only must be True or False"),
+    ]
+)
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call()
