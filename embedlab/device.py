@@ -1,7 +1,6 @@
 """Device choice, seeding and determinism for every chapter.
 
-Shape legend used across the package: B batch, T tokens, V vocabulary, D embedding,
-H heads, Dh head dim, C classes.
+Shape legend: see :mod:`embedlab`.
 
 The rules this module enforces (see the book's setup page):
 
@@ -19,6 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+
+from embedlab import checks
 
 # cuBLAS reads this once, when CUDA starts: it must be in the environment before the first
 # CUDA call, which is why it is set at import time rather than inside ``setup``.
@@ -45,7 +46,7 @@ def get_device(name: str | None = None) -> torch.device:
         if name == "":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if not isinstance(name, str):
-        raise TypeError(f"{source} must be a str ('cpu' or 'cuda'), got {type(name).__name__}")
+        raise TypeError(f"{source} must be a str ('cpu' or 'cuda'), got {checks.describe(name)}")
     if name not in ALLOWED_DEVICES:
         raise ValueError(
             f"{source} must be one of {ALLOWED_DEVICES} (or unset for automatic choice), got {name!r}"
@@ -62,9 +63,9 @@ def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's global generators (CPU and every CUDA device).
 
     Args:
-        seed: a non-negative int.
+        seed: an int in [0, 2**32) (NumPy's range).
     """
-    _check_seed(seed)
+    checks.check_seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -75,18 +76,37 @@ def cpu_generator(seed: int) -> torch.Generator:
 
     Draw with it on the CPU, then move the tensor: CPU and CUDA generators give different
     numbers for the same seed, so drawing on the CPU is what makes runs agree across devices.
+
+    Args:
+        seed: an int in [0, 2**32).
     """
-    _check_seed(seed)
+    checks.check_seed("seed", seed)
     return torch.Generator(device="cpu").manual_seed(seed)
 
 
 def randn(shape: Sequence[int], seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Standard normal numbers drawn on the CPU with ``seed``, then moved to ``device``."""
+    """Standard normal numbers drawn on the CPU with ``seed``, then moved to ``device``.
+
+    Args:
+        shape: the sizes, each an int >= 0 (a list or tuple; ``torch.Size`` too).
+        seed: an int in [0, 2**32).
+        device: where the result goes (``torch.device`` or its name).
+    """
+    checks.check_sequence("shape", shape, non_empty=False, what="sizes")
+    for i, size in enumerate(shape):
+        checks.check_int(f"shape[{i}]", size, at_least=0)
+    checks.check_seed("seed", seed)
+    device = _as_device(device)
     return torch.randn(tuple(shape), generator=cpu_generator(seed)).to(device)
 
 
 def set_deterministic(enabled: bool = True) -> None:
-    """Make PyTorch choose deterministic kernels (and raise where none exists)."""
+    """Make PyTorch choose deterministic kernels (and raise where none exists).
+
+    Args:
+        enabled: True or False.
+    """
+    checks.check_bool("enabled", enabled)
     torch.use_deterministic_algorithms(enabled)
     torch.backends.cudnn.benchmark = not enabled
     torch.backends.cudnn.deterministic = enabled
@@ -108,8 +128,8 @@ def setup(seed: int = 0, name: str | None = None, num_threads: int = 1) -> torch
     Returns:
         The chosen device.
     """
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads must be an int >= 1, got {num_threads!r}")
+    checks.check_seed("seed", seed)
+    checks.check_int("num_threads", num_threads, at_least=1)
     device = get_device(name)
     seed_everything(seed)
     set_deterministic(True)
@@ -119,8 +139,12 @@ def setup(seed: int = 0, name: str | None = None, num_threads: int = 1) -> torch
 
 
 def describe(device: torch.device | str) -> str:
-    """One line naming the device and the versions, for a notebook's setup cell."""
-    device = torch.device(device)
+    """One line naming the device and the versions, for a notebook's setup cell.
+
+    Args:
+        device: a ``torch.device`` or its name (``"cpu"``, ``"cuda"``, ``"cuda:0"``).
+    """
+    device = _as_device(device)
     if device.type == "cuda":
         where = f"cuda ({torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda})"
     else:
@@ -128,8 +152,14 @@ def describe(device: torch.device | str) -> str:
     return f"device: {where} | torch {torch.__version__.split('+')[0]}"
 
 
-def _check_seed(seed: int) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+
+def _as_device(device: object) -> torch.device:
+    """``device`` as a ``torch.device``: a TypeError for a non-device, a ValueError for a bad name."""
+    checks.check_type("device", device, (torch.device, str), "a torch.device or a device name")
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"device must name a device such as 'cpu' or 'cuda', got {device!r}") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device is 'cuda', but torch.cuda.is_available() is False; use 'cpu'")
+    return device

@@ -105,3 +105,71 @@ def test_setup_sets_threads():
             device.setup(seed=0, name="cpu", num_threads=0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_seeds_up_to_numpys_limit_are_accepted_and_beyond_refused():
+    device.seed_everything(2**32 - 1)
+    assert device.cpu_generator(2**32 - 1).initial_seed() == 2**32 - 1
+    with pytest.raises(ValueError, match=r"seed must be an int >= 0 and < 4294967296, got 4294967296"):
+        device.seed_everything(2**32)
+
+
+def test_randn_accepts_torch_size_and_zero_sizes():
+    assert device.randn(torch.Size([2, 3]), seed=0).shape == (2, 3)
+    assert device.randn((0, 4), seed=0).shape == (0, 4)
+    assert torch.equal(device.randn([3], seed=1), device.randn((3,), seed=1))
+
+
+def test_set_deterministic_switches_both_ways():
+    try:
+        device.set_deterministic(False)
+        assert not torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
+    finally:
+        device.set_deterministic(True)
+    assert torch.are_deterministic_algorithms_enabled()
+
+
+BAD_CALLS = [
+    ("device.get_device", lambda: device.get_device("gpu"), ValueError, "argument 'name' must be one of"),
+    ("device.get_device", lambda: device.get_device(0), TypeError, "argument 'name' must be a str"),
+    ("device.get_device", lambda: device.get_device(torch.device("cpu")), TypeError, "argument 'name' must be a str"),
+    ("device.seed_everything", lambda: device.seed_everything(None), TypeError, "seed must be an int"),
+    ("device.seed_everything", lambda: device.seed_everything(1.0), TypeError, "seed must be an int"),
+    ("device.seed_everything", lambda: device.seed_everything(True), TypeError, "seed must be an int"),
+    ("device.seed_everything", lambda: device.seed_everything(-1), ValueError, "seed must be an int >= 0"),
+    ("device.seed_everything", lambda: device.seed_everything(2**32), ValueError, "seed must be an int >= 0 and < 4294967296"),
+    ("device.cpu_generator", lambda: device.cpu_generator("0"), TypeError, "seed must be an int"),
+    ("device.cpu_generator", lambda: device.cpu_generator(2**64), ValueError, "seed must be an int >= 0 and < 4294967296"),
+    ("device.cpu_generator", lambda: device.cpu_generator(-5), ValueError, "seed must be an int >= 0"),
+    ("device.randn", lambda: device.randn(None, 0), TypeError, "shape must be a list or tuple"),
+    ("device.randn", lambda: device.randn(3, 0), TypeError, "shape must be a list or tuple"),
+    ("device.randn", lambda: device.randn("23", 0), TypeError, "shape must be a list or tuple"),
+    ("device.randn", lambda: device.randn((2, 2.5), 0), TypeError, "shape[1] must be an int"),
+    ("device.randn", lambda: device.randn((True,), 0), TypeError, "shape[0] must be an int"),
+    ("device.randn", lambda: device.randn((-1, 2), 0), ValueError, "shape[0] must be an int >= 0"),
+    ("device.randn", lambda: device.randn((2,), 2**32), ValueError, "seed must be an int >= 0"),
+    ("device.randn", lambda: device.randn((2,), 1.5), TypeError, "seed must be an int"),
+    ("device.randn", lambda: device.randn((2,), 0, device="gpu"), ValueError, "device must name a device"),
+    ("device.randn", lambda: device.randn((2,), 0, device=None), TypeError, "device must be a torch.device"),
+    ("device.set_deterministic", lambda: device.set_deterministic("no"), TypeError, "enabled must be True or False"),
+    ("device.set_deterministic", lambda: device.set_deterministic(1), TypeError, "enabled must be True or False"),
+    ("device.set_deterministic", lambda: device.set_deterministic(None), TypeError, "enabled must be True or False"),
+    ("device.setup", lambda: device.setup(seed=-1, name="cpu"), ValueError, "seed must be an int >= 0"),
+    ("device.setup", lambda: device.setup(seed=2**32, name="cpu"), ValueError, "seed must be an int >= 0"),
+    ("device.setup", lambda: device.setup(seed=0.5, name="cpu"), TypeError, "seed must be an int"),
+    ("device.setup", lambda: device.setup(name="gpu"), ValueError, "argument 'name' must be one of"),
+    ("device.setup", lambda: device.setup(name="cpu", num_threads=0), ValueError, "num_threads must be an int >= 1"),
+    ("device.setup", lambda: device.setup(name="cpu", num_threads=2.0), TypeError, "num_threads must be an int"),
+    ("device.describe", lambda: device.describe(None), TypeError, "device must be a torch.device"),
+    ("device.describe", lambda: device.describe("gpu"), ValueError, "device must name a device"),
+    ("device.describe", lambda: device.describe(0), TypeError, "device must be a torch.device"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)
