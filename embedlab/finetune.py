@@ -24,22 +24,17 @@ epoch gives the same numbers as recomputing it; only layers k.. and the head see
 from __future__ import annotations
 
 import numbers
-import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from embedlab import checks, corpora
+from embedlab import checks
 from embedlab.attention import additive_mask
 from embedlab.device import cpu_generator
 from embedlab.pooling import mean_pool, seeded_linear
 
 __all__ = [
-    "LabelledText",
-    "TweetSplit",
-    "tweet_sentiment_split",
     "to_examples",
     "encode_texts",
     "PretrainedClassifier",
@@ -48,106 +43,6 @@ __all__ = [
     "cache_layer_inputs",
     "CacheCollate",
 ]
-
-SENTIMENT_LABELS = {"negative": 0, "positive": 1}  # the two classes kept; "neutral" is dropped
-
-
-@dataclass(frozen=True)
-class LabelledText:
-    """One example: text and label (0 negative, 1 positive)."""
-
-    text: str
-    label: int
-
-
-@dataclass(frozen=True)
-class TweetSplit:
-    """A fixed, class-balanced split of the positive and negative tweets."""
-
-    train: tuple[LabelledText, ...]  # to learn from
-    val: tuple[LabelledText, ...]  # to choose the best epoch
-    test: tuple[LabelledText, ...]  # to report, once
-    counts: dict[str, int]  # what each filtering step kept, and the size of each part
-
-
-def tweet_sentiment_split(
-    train_per_class: int,
-    val_per_class: int,
-    test_per_class: int,
-    min_confidence: float = 0.8,
-    seed: int = 0,
-) -> TweetSplit:
-    """Positive vs negative tweets, balanced, split deterministically.
-
-    Filtering, in order: keep ``positive`` and ``negative`` rows (drop ``neutral``); keep rows
-    whose annotator confidence is given and at least ``min_confidence``; keep one copy of each
-    (cleaned) text; drop texts that occur with both labels. Each class is sorted, shuffled with
-    ``random.Random(seed)``; its first ``test_per_class`` texts go to test, the next
-    ``val_per_class`` to validation, the next ``train_per_class`` to train. So the test part does
-    not depend on the other two sizes. ``corpora.clean_tweet`` has already been applied to every text.
-
-    Args:
-        train_per_class: training examples per class (>= 1).
-        val_per_class: validation examples per class (>= 1).
-        test_per_class: test examples per class (>= 1).
-        min_confidence: annotator agreement threshold in [0, 1].
-        seed: seed of the shuffle.
-
-    Raises:
-        ValueError: a class has fewer texts than asked for.
-    """
-    sizes = {"train_per_class": train_per_class, "val_per_class": val_per_class, "test_per_class": test_per_class}
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)):
-        raise TypeError(f"min_confidence must be a float, got {type(min_confidence).__name__}")
-    if not 0 <= min_confidence <= 1:
-        raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence}")
-    rows = corpora.tweets()
-    two_classes = [t for t in rows if t.sentiment in SENTIMENT_LABELS]
-    confident = [t for t in two_classes if t.confidence is not None and t.confidence >= min_confidence]
-    labels_of: dict[str, set[int]] = {}
-    for t in confident:
-        if t.text:
-            labels_of.setdefault(t.text, set()).add(SENTIMENT_LABELS[t.sentiment])
-    by_class: dict[int, list[str]] = {0: [], 1: []}
-    for text_, labels in labels_of.items():
-        if len(labels) == 1:
-            by_class[next(iter(labels))].append(text_)
-    rng = random.Random(seed)
-    train, val, test = [], [], []
-    needed = train_per_class + val_per_class + test_per_class
-    for label in (0, 1):
-        texts = sorted(by_class[label])
-        if len(texts) < needed:
-            raise ValueError(
-                f"only {len(texts)} {'positive' if label else 'negative'} tweets pass the filters, "
-                f"fewer than train_per_class + val_per_class + test_per_class = {needed}"
-            )
-        rng.shuffle(texts)
-        cut = test_per_class + val_per_class
-        test += [LabelledText(t, label) for t in texts[:test_per_class]]
-        val += [LabelledText(t, label) for t in texts[test_per_class:cut]]
-        train += [LabelledText(t, label) for t in texts[cut:cut + train_per_class]]
-    rng.shuffle(test)  # test first: its content and order do not depend on the other sizes
-    rng.shuffle(val)
-    rng.shuffle(train)
-    counts = {
-        "rows": len(rows),
-        "positive_or_negative": len(two_classes),
-        "confident": len(confident),
-        "unique_texts": len(labels_of),
-        "conflicting_dropped": sum(len(labels) > 1 for labels in labels_of.values()),
-        "negative_available": len(by_class[0]),
-        "positive_available": len(by_class[1]),
-        "train": len(train),
-        "val": len(val),
-        "test": len(test),
-    }
-    return TweetSplit(tuple(train), tuple(val), tuple(test), counts)
 
 
 def to_examples(

