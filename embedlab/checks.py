@@ -29,6 +29,7 @@ import numbers
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 SEED_LIMIT = 2**32  # NumPy's global generator takes seeds in [0, 2**32)
@@ -222,6 +223,38 @@ def check_tensor(
     if floating and not value.is_floating_point():
         raise ValueError(f"{name} must have a floating-point dtype, got {value.dtype}")
     return value
+
+
+def check_numbers(name: str, value: object, dim: int | None = None, non_empty: bool = True) -> np.ndarray:
+    """Real numbers (a list, tuple, NumPy array or CPU tensor) as a float64 array, all finite.
+
+    For the figure helpers and other places that take plain numbers rather than a model's tensors.
+
+    Args:
+        name: the argument's name, for the message.
+        value: what was passed.
+        dim: the number of dimensions the array must have, or None for any.
+        non_empty: refuse an array with no entries.
+    """
+    if value is None or isinstance(value, (str, bytes, dict, set, bool, numbers.Number)):
+        raise TypeError(f"{name} must be a sequence or array of numbers, got {describe(value)}")
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value, dtype=float)
+    except TypeError as error:
+        raise TypeError(f"{name} must hold only numbers, got {describe(value)} ({error})") from error
+    except ValueError as error:
+        if "could not convert" in str(error):
+            raise TypeError(f"{name} must hold only numbers, got {describe(value)} ({error})") from error
+        raise ValueError(f"{name} must be a rectangular array of numbers (rows of one length), got {describe(value)}") from error
+    if dim is not None and array.ndim != dim:
+        raise ValueError(f"{name} must be {dim}-D, got shape {array.shape}")
+    if non_empty and array.size == 0:
+        raise ValueError(f"{name} must hold at least one number, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must hold finite numbers, got {int((~np.isfinite(array)).sum())} NaN or infinite entries")
+    return array
 
 
 def check_finite(name: str, value: torch.Tensor) -> torch.Tensor:

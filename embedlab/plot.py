@@ -1,7 +1,8 @@
 """Figures for the chapters: a CJK font so Chinese labels render, and helpers that return figures.
 
 Nothing here shows or saves a figure; each helper returns a :class:`matplotlib.figure.Figure`
-and the notebook decides what to do with it.
+and the notebook decides what to do with it. Numbers may come as lists, NumPy arrays or CPU
+tensors; they must be finite. Labels are str.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import matplotlib.font_manager as font_manager
 import numpy as np
 from matplotlib.figure import Figure
 
+from embedlab import checks
 from embedlab.corpora import CJK_FONT, locate
 
 _CJK_FAMILY: str | None = None
@@ -36,6 +38,13 @@ def use_cjk_font() -> str:
     return _CJK_FAMILY
 
 
+def _check_cmap(cmap: object) -> None:
+    """A matplotlib colormap name."""
+    checks.check_str("cmap", cmap)
+    if cmap not in matplotlib.colormaps:
+        raise ValueError(f"cmap must name a matplotlib colormap (e.g. 'viridis', 'RdBu'), got {cmap!r}")
+
+
 def zipf(counts: Sequence[int], labels: Sequence[str] = (), title: str = "") -> Figure:
     """Frequency against rank on log-log axes; the first ``len(labels)`` points are labelled.
 
@@ -44,9 +53,11 @@ def zipf(counts: Sequence[int], labels: Sequence[str] = (), title: str = "") -> 
         labels: the tokens of the first few counts, written next to their points.
         title: the figure's title.
     """
-    counts = np.asarray(counts, dtype=float)
-    if counts.ndim != 1 or counts.size == 0:
-        raise ValueError(f"counts must be a non-empty 1-D sequence, got shape {counts.shape}")
+    counts = checks.check_numbers("counts", counts, dim=1)
+    checks.check_str_list("labels", labels)
+    checks.check_str("title", title)
+    if np.any(counts < 0):
+        raise ValueError("counts must be non-negative")
     if np.any(np.diff(counts) > 0):
         raise ValueError("counts must be sorted from most to least frequent")
     if len(labels) > counts.size:
@@ -83,9 +94,12 @@ def heatmap(
         col_labels: K labels, left to right.
         annotate: write each value (2 decimals) in its cell.
     """
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 2:
-        raise ValueError(f"values must be 2-D, got shape {values.shape}")
+    values = checks.check_numbers("values", values, dim=2)
+    checks.check_str_list("row_labels", row_labels)
+    checks.check_str_list("col_labels", col_labels)
+    checks.check_str("title", title)
+    checks.check_bool("annotate", annotate)
+    _check_cmap(cmap)
     if len(row_labels) != values.shape[0] or len(col_labels) != values.shape[1]:
         raise ValueError(
             f"labels must match values of shape {values.shape}, got {len(row_labels)} row labels "
@@ -123,9 +137,13 @@ def scatter_labels(
         labels: N labels (Chinese renders with the CJK font).
         groups: N group names, one colour per group, shown in the legend.
     """
-    points = np.asarray(points, dtype=float)
+    points = checks.check_numbers("points", points)
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"points must have shape (N, 2), got {points.shape}")
+    checks.check_str_list("labels", labels)
+    if groups is not None:
+        checks.check_str_list("groups", groups)
+    checks.check_str("title", title)
     if len(labels) != points.shape[0]:
         raise ValueError(f"labels has {len(labels)} entries, points has {points.shape[0]} rows")
     if groups is not None and len(groups) != points.shape[0]:
@@ -160,15 +178,26 @@ def curves(
         series: name -> values; every curve is drawn against ``x`` or against 1, 2, 3, ...
         x: shared x values, one per value of each series.
     """
+    checks.check_type("series", series, Mapping, "a dict of name -> values")
     if not series:
         raise ValueError("series must name at least one curve, got none")
+    for name, values in series.items():
+        checks.check_str("series' names", name)
+        checks.check_numbers(f"series[{name!r}]", values, dim=1)
+    if x is not None:
+        checks.check_numbers("x", x, dim=1)
+    checks.check_str("xlabel", xlabel)
+    checks.check_str("ylabel", ylabel)
+    checks.check_str("title", title)
+    for name, values in series.items():
+        xs = list(x) if x is not None else list(range(1, len(values) + 1))
+        if len(xs) != len(values):
+            raise ValueError(f"series {name!r} has {len(values)} values but x has {len(xs)}")
     use_cjk_font()
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     for name, values in series.items():
         xs = list(x) if x is not None else list(range(1, len(values) + 1))
-        if len(xs) != len(values):
-            raise ValueError(f"series {name!r} has {len(values)} values but x has {len(xs)}")
         ax.plot(xs, list(values), marker="o", markersize=3, label=name)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -197,9 +226,11 @@ def labelled_bars(
         labels: K labels under the bars (Chinese renders with the CJK font).
         notes: empty, or K short strings written above the bars (e.g. ``"x3"`` for a count).
     """
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {values.shape}")
+    values = checks.check_numbers("values", values, dim=1)
+    checks.check_str_list("labels", labels)
+    checks.check_str_list("notes", notes)
+    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
+        checks.check_str(name, value)
     if len(labels) != values.size:
         raise ValueError(f"labels has {len(labels)} entries, values has {values.size}")
     if notes and len(notes) != values.size:
@@ -238,11 +269,18 @@ def coverage(
             ``text.coverage_curve``), each non-decreasing in [0, 1].
         marks: coverage levels drawn as dashed lines, each in (0, 1].
     """
+    checks.check_type("curves", curves, Mapping, "a dict of name -> coverage values")
     if not curves:
         raise ValueError("curves must name at least one curve, got none")
-    for mark in marks:
+    for name, values in curves.items():
+        checks.check_str("curves' names", name)
+        checks.check_numbers(f"curves[{name!r}]", values, non_empty=False)
+    checks.check_sequence("marks", marks, non_empty=False, what="coverage levels")
+    for i, mark in enumerate(marks):
+        checks.check_float(f"marks[{i}]", mark)
         if not 0 < mark <= 1:
             raise ValueError(f"marks must lie in (0, 1], got {mark!r}")
+    checks.check_str("title", title)
     use_cjk_font()
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
@@ -292,6 +330,17 @@ def token_strips(
         symmetric: centre the colour scale on 0 (for signed values).
         colorbar_label: the colour bar's label.
     """
+    checks.check_sequence("tokens", tokens, non_empty=False, what="token rows")
+    checks.check_sequence("values", values, non_empty=False, what="rows of numbers")
+    checks.check_str_list("row_labels", row_labels)
+    for r, row_tokens in enumerate(tokens):
+        checks.check_str_list(f"tokens[{r}]", row_tokens)
+    for r, row_values in enumerate(values):
+        checks.check_numbers(f"values[{r}]", row_values, dim=1, non_empty=False)
+    checks.check_str("title", title)
+    _check_cmap(cmap)
+    checks.check_bool("symmetric", symmetric)
+    checks.check_str("colorbar_label", colorbar_label)
     if len(tokens) != len(values) or len(tokens) != len(row_labels) or not tokens:
         raise ValueError(
             f"tokens, values and row_labels must have the same non-zero number of rows, got "
@@ -300,6 +349,8 @@ def token_strips(
     for r, (row_tokens, row_values) in enumerate(zip(tokens, values)):
         if len(row_tokens) != len(row_values):
             raise ValueError(f"row {r} has {len(row_tokens)} tokens but {len(row_values)} values")
+    if not any(tokens):
+        raise ValueError("tokens must hold at least one token, got only empty rows")
     use_cjk_font()
     rows, cols = len(tokens), max(len(t) for t in tokens)
     grid = np.full((rows, cols), np.nan)

@@ -3,12 +3,14 @@
 import warnings
 
 import matplotlib
+import matplotlib.font_manager as font_manager
 import numpy as np
 import pytest
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from embedlab import plot
+from embedlab import plot, text
 
 
 def test_cjk_font_is_registered_first():
@@ -54,7 +56,7 @@ def test_helpers_return_figures():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: plot.zipf([]), "counts must be a non-empty 1-D sequence"),
+    (lambda: plot.zipf([]), "counts must hold at least one number"),
     (lambda: plot.zipf([1, 5]), "counts must be sorted from most to least frequent"),
     (lambda: plot.zipf([5, 1], labels=["a", "b", "c"]), "labels has 3 entries but counts only 2"),
     (lambda: plot.heatmap(np.zeros(3), [], []), r"values must be 2-D, got shape \(3,\)"),
@@ -67,3 +69,168 @@ def test_helpers_return_figures():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- coverage ---------------------------------------------------------------------
+
+
+def test_coverage_draws_each_curve_and_labels_the_marks():
+    curves = {
+        "words": text.coverage_curve([["a", "a", "a", "b", "b", "c", "d"]]),  # 3/7, 5/7, 6/7, 1
+        "characters": torch.tensor([0.5, 0.96, 1.0], dtype=torch.float64),
+    }
+    fig = plot.coverage(curves, marks=(0.95, 0.99), title="coverage")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "coverage"
+    assert [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")] == [
+        "words", "characters"]
+    labels = sorted(t.get_text() for t in ax.texts)
+    assert labels == ["2", "3", "4", "4"]  # characters reach 0.95 at 2 and 0.99 at 3; words at 4 for both
+
+
+def test_coverage_errors():
+    with pytest.raises(ValueError, match="curves must name at least one curve"):
+        plot.coverage({})
+    with pytest.raises(ValueError, match=r"marks must lie in \(0, 1\]"):
+        plot.coverage({"x": [0.5, 1.0]}, marks=(1.5,))
+    with pytest.raises(ValueError, match="curve 'x' must be a non-empty, non-decreasing 1-D sequence"):
+        plot.coverage({"x": [0.9, 0.5]})
+    with pytest.raises(ValueError, match="curve 'x' must be a non-empty, non-decreasing 1-D sequence"):
+        plot.coverage({"x": [[0.5, 1.0]]})
+    with pytest.raises(ValueError, match="curve 'x' must be a non-empty, non-decreasing 1-D sequence"):
+        plot.coverage({"x": []})
+
+
+# --- labelled bars ----------------------------------------------------------------
+
+
+def test_labelled_bars_draws_one_bar_per_label_with_notes():
+    fig = plot.labelled_bars([3.0, 2.0, 1.0], ["，", "酒店", "好"], title="t", xlabel="x", ylabel="y", notes=["x3", "x2", "x1"])
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 6) for p in ax.patches] == [3.0, 2.0, 1.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["，", "酒店", "好"]
+    assert [a.get_text() for a in ax.texts] == ["x3", "x2", "x1"]
+    assert ax.get_title() == "t" and ax.get_xlabel() == "x" and ax.get_ylabel() == "y"
+    family = plot.use_cjk_font()
+    assert font_manager.FontProperties(family=family).get_name() == family
+
+
+@pytest.mark.parametrize(
+    "values, labels, notes, match",
+    [
+        ([], [], (), "values must hold at least one number"),
+        ([[1.0, 2.0]], ["a"], (), "values must be 1-D"),
+        ([1.0, 2.0], ["a"], (), "labels has 1 entries, values has 2"),
+        ([1.0, 2.0], ["a", "b"], ["x1"], "notes has 1 entries, values has 2"),
+    ],
+)
+def test_labelled_bars_errors(values, labels, notes, match):
+    with pytest.raises(ValueError, match=match):
+        plot.labelled_bars(values, labels, title="t", xlabel="x", ylabel="y", notes=notes)
+
+
+# --- token strips -----------------------------------------------------------------
+
+
+def test_token_strips_draws_one_cell_per_token_with_its_value():
+    tokens = [["很", "好"], ["不", "错", "。"]]
+    values = [[0.25, 0.75], [0.1, 0.8, 0.1]]
+    fig = plot.token_strips(tokens, values, ["a", "b"], title="weights")
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["很", "好", "不", "错", "。"]
+    grid = ax.images[0].get_array()
+    assert grid.shape == (2, 3)
+    assert grid[0, 2] is np.ma.masked  # the first row is one token shorter
+    np.testing.assert_allclose(grid[1].filled(np.nan), [0.1, 0.8, 0.1])
+    assert ax.get_title() == "weights"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+
+
+def test_token_strips_symmetric_scale_is_centred_on_zero():
+    fig = plot.token_strips([["a", "b"]], [[-0.5, 2.0]], ["r"], cmap="RdBu", symmetric=True)
+    assert fig.axes[0].images[0].get_clim() == (-2.0, 2.0)
+
+
+def test_token_strips_bad_inputs_raise():
+    with pytest.raises(ValueError, match="same non-zero number of rows"):
+        plot.token_strips([["a"]], [[1.0], [2.0]], ["r"])
+    with pytest.raises(ValueError, match="row 0 has 2 tokens but 1 values"):
+        plot.token_strips([["a", "b"]], [[1.0]], ["r"])
+
+
+def test_tensors_and_arrays_draw_the_same_figure_as_lists():
+    as_list = plot.labelled_bars([3.0, 1.0], ["a", "b"], title="t", xlabel="x", ylabel="y")
+    as_tensor = plot.labelled_bars(torch.tensor([3.0, 1.0]), ["a", "b"], title="t", xlabel="x", ylabel="y")
+    assert [p.get_height() for p in as_list.axes[0].patches] == [p.get_height() for p in as_tensor.axes[0].patches]
+
+
+# --- the contract: every public callable refuses bad input with a clear error ---------------------
+
+_NAN = float("nan")
+
+BAD_CALLS = [
+    ("plot.use_cjk_font", lambda: plot.use_cjk_font("Noto"), TypeError, "positional argument"),
+    ("plot.zipf", lambda: plot.zipf(None), TypeError, "counts must be a sequence or array of numbers"),
+    ("plot.zipf", lambda: plot.zipf("321"), TypeError, "counts must be a sequence or array of numbers"),
+    ("plot.zipf", lambda: plot.zipf([3, "a"]), TypeError, "counts must hold only numbers"),
+    ("plot.zipf", lambda: plot.zipf([[3, 2]]), ValueError, "counts must be 1-D"),
+    ("plot.zipf", lambda: plot.zipf([3, _NAN]), ValueError, "counts must hold finite numbers"),
+    ("plot.zipf", lambda: plot.zipf([3, -1]), ValueError, "counts must be non-negative"),
+    ("plot.zipf", lambda: plot.zipf([3, 2], labels="ab"), TypeError, "labels must be a list of str"),
+    ("plot.zipf", lambda: plot.zipf([3, 2], labels=[1]), TypeError, "labels[0] must be a str"),
+    ("plot.zipf", lambda: plot.zipf([3, 2], title=None), TypeError, "title must be a str"),
+    ("plot.heatmap", lambda: plot.heatmap(None, [], []), TypeError, "values must be a sequence or array"),
+    ("plot.heatmap", lambda: plot.heatmap([[1, 2], [3]], ["a", "b"], ["a", "b"]), ValueError, "values must be a rectangular array"),
+    ("plot.heatmap", lambda: plot.heatmap(np.full((1, 1), np.inf), ["a"], ["b"]), ValueError, "values must hold finite numbers"),
+    ("plot.heatmap", lambda: plot.heatmap(np.eye(2), None, ["a", "b"]), TypeError, "row_labels must be a list or tuple of str"),
+    ("plot.heatmap", lambda: plot.heatmap(np.eye(2), ["a", "b"], ["a", 2]), TypeError, "col_labels[1] must be a str"),
+    ("plot.heatmap", lambda: plot.heatmap(np.eye(1), ["a"], ["b"], annotate="yes"), TypeError, "annotate must be True or False"),
+    ("plot.heatmap", lambda: plot.heatmap(np.eye(1), ["a"], ["b"], cmap="no-such-map"), ValueError, "cmap must name a matplotlib colormap"),
+    ("plot.heatmap", lambda: plot.heatmap(np.eye(1), ["a"], ["b"], cmap=None), TypeError, "cmap must be a str"),
+    ("plot.scatter_labels", lambda: plot.scatter_labels(None, []), TypeError, "points must be a sequence or array"),
+    ("plot.scatter_labels", lambda: plot.scatter_labels(np.full((1, 2), np.nan), ["a"]), ValueError, "points must hold finite numbers"),
+    ("plot.scatter_labels", lambda: plot.scatter_labels(np.zeros(2), ["a"]), ValueError, "points must have shape (N, 2)"),
+    ("plot.scatter_labels", lambda: plot.scatter_labels(np.zeros((1, 2)), "a"), TypeError, "labels must be a list of str"),
+    ("plot.scatter_labels", lambda: plot.scatter_labels(np.zeros((1, 2)), ["a"], groups=[None]), TypeError, "groups[0] must be a str"),
+    ("plot.scatter_labels", lambda: plot.scatter_labels(np.zeros((2, 2)), ["a", "b"], groups=["g"]), ValueError, "groups has 1 entries"),
+    ("plot.curves", lambda: plot.curves(None, "x", "y"), TypeError, "series must be a dict"),
+    ("plot.curves", lambda: plot.curves([1.0, 2.0], "x", "y"), TypeError, "series must be a dict"),
+    ("plot.curves", lambda: plot.curves({"a": None}, "x", "y"), TypeError, "series['a'] must be a sequence or array"),
+    ("plot.curves", lambda: plot.curves({"a": [1.0, _NAN]}, "x", "y"), ValueError, "series['a'] must hold finite numbers"),
+    ("plot.curves", lambda: plot.curves({1: [1.0]}, "x", "y"), TypeError, "series' names must be a str"),
+    ("plot.curves", lambda: plot.curves({"a": [1.0]}, None, "y"), TypeError, "xlabel must be a str"),
+    ("plot.curves", lambda: plot.curves({"a": [1.0]}, "x", "y", x=["one"]), TypeError, "x must hold only numbers"),
+    ("plot.curves", lambda: plot.curves({"a": [1.0, 2.0]}, "x", "y", x=[1.0]), ValueError, "series 'a' has 2 values but x has 1"),
+    ("plot.labelled_bars", lambda: plot.labelled_bars(None, [], "t", "x", "y"), TypeError, "values must be a sequence or array"),
+    ("plot.labelled_bars", lambda: plot.labelled_bars([_NAN], ["a"], "t", "x", "y"), ValueError, "values must hold finite numbers"),
+    ("plot.labelled_bars", lambda: plot.labelled_bars([1.0], [1], "t", "x", "y"), TypeError, "labels[0] must be a str"),
+    ("plot.labelled_bars", lambda: plot.labelled_bars([1.0], ["a"], "t", "x", "y", notes="x"), TypeError, "notes must be a list of str"),
+    ("plot.labelled_bars", lambda: plot.labelled_bars([1.0], ["a"], None, "x", "y"), TypeError, "title must be a str"),
+    ("plot.labelled_bars", lambda: plot.labelled_bars([1.0, 2.0], ["a"], "t", "x", "y"), ValueError, "labels has 1 entries, values has 2"),
+    ("plot.coverage", lambda: plot.coverage(None), TypeError, "curves must be a dict"),
+    ("plot.coverage", lambda: plot.coverage({"x": None}), TypeError, "curves['x'] must be a sequence or array"),
+    ("plot.coverage", lambda: plot.coverage({"x": [0.5, _NAN]}), ValueError, "curves['x'] must hold finite numbers"),
+    ("plot.coverage", lambda: plot.coverage({"x": [0.5, 1.0]}, marks=0.9), TypeError, "marks must be a list or tuple"),
+    ("plot.coverage", lambda: plot.coverage({"x": [0.5, 1.0]}, marks=("high",)), TypeError, "marks[0] must be a number"),
+    ("plot.coverage", lambda: plot.coverage({"x": [0.5, 1.0]}, marks=(_NAN,)), ValueError, "marks[0] must be a finite number"),
+    ("plot.coverage", lambda: plot.coverage({"x": [0.5, 1.0]}, marks=(0.0,)), ValueError, "marks must lie in (0, 1]"),
+    ("plot.token_strips", lambda: plot.token_strips(None, [[1.0]], ["r"]), TypeError, "tokens must be a list or tuple"),
+    ("plot.token_strips", lambda: plot.token_strips(["ab"], [[1.0, 2.0]], ["r"]), TypeError, "tokens[0] must be a list of str"),
+    ("plot.token_strips", lambda: plot.token_strips([["a"]], [[_NAN]], ["r"]), ValueError, "values[0] must hold finite numbers"),
+    ("plot.token_strips", lambda: plot.token_strips([["a"]], [["x"]], ["r"]), TypeError, "values[0] must hold only numbers"),
+    ("plot.token_strips", lambda: plot.token_strips([["a"]], [[1.0]], "r"), TypeError, "row_labels must be a list of str"),
+    ("plot.token_strips", lambda: plot.token_strips([[]], [[]], ["r"]), ValueError, "tokens must hold at least one token"),
+    ("plot.token_strips", lambda: plot.token_strips([["a"]], [[1.0]], ["r"], symmetric=1), TypeError, "symmetric must be True or False"),
+    ("plot.token_strips", lambda: plot.token_strips([["a"]], [[1.0]], ["r"], cmap="nope"), ValueError, "cmap must name a matplotlib colormap"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)
