@@ -1,6 +1,6 @@
 """From text to token ids: tokenizers, a vocabulary, and the two batch layouts.
 
-Shape legend: B batch, T tokens (longest sequence in the batch), N tokens of a whole batch.
+Shape legend: see :mod:`embedlab` (here T is the longest sequence of the batch, N all its tokens).
 
 Conventions used by every later module:
 
@@ -21,6 +21,8 @@ import jieba
 import numpy as np
 import torch
 
+from embedlab import checks
+
 jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary load time on stderr otherwise
 
 PAD, UNK = "<pad>", "<unk>"
@@ -30,32 +32,36 @@ SPECIALS = (PAD, UNK)
 _EN_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[^\sA-Za-z0-9]")
 
 
-def _check_text(text: object, name: str = "text") -> str:
-    if text is None:
-        raise TypeError(f"{name} must be a str, got None")
-    if not isinstance(text, str):
-        raise TypeError(f"{name} must be a str, got {type(text).__name__}")
-    if not text.strip():
-        raise ValueError(f"{name} must contain at least one non-space character, got {text!r}")
-    return text
-
-
 def tokenize_en(text: str, lower: bool = True) -> list[str]:
-    """Split English into words (keeping ``don't`` whole) and single punctuation marks."""
-    _check_text(text)
+    """Split English into words (keeping ``don't`` whole) and single punctuation marks.
+
+    Args:
+        text: a str with at least one non-space character.
+        lower: lower-case every token.
+    """
+    checks.check_str("text", text, non_empty=True)
+    checks.check_bool("lower", lower)
     tokens = _EN_TOKEN.findall(text)
     return [t.lower() for t in tokens] if lower else tokens
 
 
 def tokenize_zh_chars(text: str) -> list[str]:
-    """Split Chinese into characters, dropping white space."""
-    _check_text(text)
+    """Split Chinese into characters, dropping white space.
+
+    Args:
+        text: a str with at least one non-space character.
+    """
+    checks.check_str("text", text, non_empty=True)
     return [ch for ch in text if not ch.isspace()]
 
 
 def tokenize_zh_words(text: str) -> list[str]:
-    """Split Chinese into words with jieba (dictionary + HMM, deterministic), dropping white space."""
-    _check_text(text)
+    """Split Chinese into words with jieba (dictionary + HMM, deterministic), dropping white space.
+
+    Args:
+        text: a str with at least one non-space character.
+    """
+    checks.check_str("text", text, non_empty=True)
     return [w for w in jieba.lcut(text) if not w.isspace()]
 
 
@@ -69,7 +75,7 @@ def with_ngrams(tokens: Sequence[str], n: int = 2, sep: str = " ", mark: str = "
 
     Args:
         tokens: the tokens of one text, in order.
-        n: the longest n-gram, >= 1 (1 returns the tokens alone).
+        n: the longest n-gram, >= 1 (1 returns the tokens alone; beyond ``len(tokens)`` adds nothing).
         sep: what joins the tokens of an n-gram ("" for characters, " " for words).
         mark: a prefix for every item.
 
@@ -77,17 +83,12 @@ def with_ngrams(tokens: Sequence[str], n: int = 2, sep: str = " ", mark: str = "
         ``len(tokens)`` unigrams, then ``len(tokens) - k + 1`` k-grams for each k = 2..n (none when
         the text is shorter than k).
     """
-    if isinstance(tokens, str) or not isinstance(tokens, Sequence):
-        raise TypeError(f"tokens must be a list of str (one text, tokenized), got {type(tokens).__name__}")
-    bad = next((t for t in tokens if not isinstance(t, str)), None)
-    if bad is not None:
-        raise TypeError(f"tokens must all be str, got a {type(bad).__name__}: {bad!r}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if not isinstance(sep, str) or not isinstance(mark, str):
-        raise TypeError(f"sep and mark must be str, got {type(sep).__name__} and {type(mark).__name__}")
+    checks.check_str_list("tokens", tokens)
+    checks.check_int("n", n, at_least=1)
+    checks.check_str("sep", sep)
+    checks.check_str("mark", mark)
     items = [mark + t for t in tokens]
-    for k in range(2, n + 1):
+    for k in range(2, min(n, len(tokens)) + 1):  # no k-gram is longer than the text
         items += [mark + sep.join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)]
     return items
 
@@ -101,6 +102,12 @@ class Coverage:
     tokens: int  # running tokens in the corpus
     types: int  # distinct tokens in the corpus
 
+    def __post_init__(self) -> None:
+        checks.check_float("token_share", self.token_share, at_least=0, at_most=1)
+        checks.check_float("type_share", self.type_share, at_least=0, at_most=1)
+        checks.check_int("tokens", self.tokens, at_least=0)
+        checks.check_int("types", self.types, at_least=0)
+
 
 class Vocab:
     """A token <-> id mapping, ordered by frequency, ties broken by the token itself.
@@ -110,13 +117,15 @@ class Vocab:
     """
 
     def __init__(self, itos: Sequence[str]):
-        """Wrap an id -> token list whose first entries are ``<pad>`` and ``<unk>``."""
+        """Wrap an id -> token list whose first entries are ``<pad>`` and ``<unk>``.
+
+        Args:
+            itos: V distinct str, ``itos[i]`` the token of id i.
+        """
+        checks.check_str_list("itos", itos)
         itos = list(itos)
         if itos[: len(SPECIALS)] != list(SPECIALS):
             raise ValueError(f"itos must start with {SPECIALS}, got {itos[:len(SPECIALS)]}")
-        for i, token in enumerate(itos):
-            if not isinstance(token, str):
-                raise TypeError(f"itos[{i}] must be a str, got {type(token).__name__}")
         if len(set(itos)) != len(itos):
             duplicates = sorted(t for t, c in Counter(itos).items() if c > 1)
             raise ValueError(f"itos must not repeat tokens, got duplicates {duplicates[:5]}")
@@ -138,11 +147,9 @@ class Vocab:
             min_freq: keep tokens seen at least this often (>= 1).
             max_size: at most this many entries, specials included (>= 2), or None.
         """
-        if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an int >= 1, got {min_freq!r}")
+        checks.check_int("min_freq", min_freq, at_least=1)
         if max_size is not None:
-            if isinstance(max_size, bool) or not isinstance(max_size, int):
-                raise TypeError(f"max_size must be an int or None, got {type(max_size).__name__}")
+            checks.check_int("max_size", max_size)
             if max_size < len(SPECIALS):
                 raise ValueError(
                     f"max_size must be at least {len(SPECIALS)} (room for {SPECIALS}), got {max_size}"
@@ -167,31 +174,33 @@ class Vocab:
         return f"Vocab(size={len(self)}, first=[{head}, ...])"
 
     def encode(self, tokens: Sequence[str]) -> list[int]:
-        """Token ids; tokens not in the vocabulary become ``UNK_ID``."""
-        if isinstance(tokens, str):
-            raise TypeError("tokens must be a sequence of str, got a single str (tokenize it first)")
-        ids = []
-        for i, token in enumerate(tokens):
-            if not isinstance(token, str):
-                raise TypeError(f"tokens[{i}] must be a str, got {type(token).__name__}")
-            ids.append(self.stoi.get(token, UNK_ID))
-        return ids
+        """Token ids; tokens not in the vocabulary become ``UNK_ID``.
+
+        Args:
+            tokens: the tokens of one text (a list or tuple of str).
+        """
+        checks.check_str_list("tokens", tokens)
+        return [self.stoi.get(token, UNK_ID) for token in tokens]
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of the ids (accepts ints or a 1-D tensor)."""
+        """Tokens of the ids.
+
+        Args:
+            ids: a list or tuple of int ids, or a 1-D int64 tensor, each in [0, V).
+        """
         if isinstance(ids, torch.Tensor):
+            checks.check_token_ids("ids", ids, len(self.itos), dim=1, shape_text="(T,)")
             ids = ids.tolist()
-        tokens = []
-        for i, token_id in enumerate(ids):
-            if isinstance(token_id, bool) or not isinstance(token_id, int):
-                raise TypeError(f"ids[{i}] must be an int, got {type(token_id).__name__}")
-            if not 0 <= token_id < len(self.itos):
-                raise IndexError(f"ids[{i}] = {token_id} is outside the vocabulary (ids 0..{len(self) - 1})")
-            tokens.append(self.itos[token_id])
-        return tokens
+        checks.check_sequence("ids", ids, non_empty=False, what="int ids")
+        return [self.itos[checks.check_int(f"ids[{i}]", token_id, at_least=0, below=len(self.itos))]
+                for i, token_id in enumerate(ids)]
 
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> Coverage:
-        """Share of running tokens and of distinct tokens of a corpus that the vocabulary knows."""
+        """Share of running tokens and of distinct tokens of a corpus that the vocabulary knows.
+
+        Args:
+            token_lists: sequences of tokens (e.g. one per sentence).
+        """
         counts = count_tokens(token_lists)
         tokens = sum(counts.values())
         if tokens == 0:
@@ -206,11 +215,19 @@ class Vocab:
 
 
 def count_tokens(token_lists: Iterable[Sequence[str]]) -> Counter:
-    """Count tokens over many sequences, checking that each is a str."""
+    """Count tokens over many sequences, checking that each is a str.
+
+    Args:
+        token_lists: an iterable (list, tuple, generator) of token sequences.
+    """
+    if isinstance(token_lists, (str, bytes, torch.Tensor)) or not isinstance(token_lists, Iterable):
+        raise TypeError(f"token_lists must be an iterable of token lists, got {checks.describe(token_lists)}")
     counts: Counter = Counter()
     for n, tokens in enumerate(token_lists):
         if isinstance(tokens, str):
             raise TypeError(f"token_lists[{n}] must be a sequence of tokens, got a str")
+        if not isinstance(tokens, Sequence):
+            raise TypeError(f"token_lists[{n}] must be a sequence of tokens, got {checks.describe(tokens)}")
         for i, token in enumerate(tokens):
             if not isinstance(token, str):
                 raise TypeError(f"token_lists[{n}][{i}] must be a str, got {type(token).__name__}")
@@ -223,6 +240,9 @@ def coverage_curve(token_lists: Iterable[Sequence[str]]) -> torch.Tensor:
 
     Entry ``k - 1`` is the token coverage of a vocabulary of the ``k`` most frequent tokens
     (``Vocab.build(token_lists, max_size=k + 2)``, the 2 being ``<pad>`` and ``<unk>``).
+
+    Args:
+        token_lists: sequences of tokens, at least one token in all.
 
     Returns:
         (types,) float64, non-decreasing, ending at 1.
@@ -241,22 +261,39 @@ def types_for_coverage(curve: torch.Tensor, share: float) -> int:
         curve: (types,) a :func:`coverage_curve`.
         share: the wanted share of running tokens, in (0, 1].
     """
-    if not isinstance(curve, torch.Tensor) or curve.dim() != 1 or curve.numel() == 0:
-        raise ValueError(f"curve must be a non-empty 1-D tensor, got {type(curve).__name__}")
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-        raise ValueError(f"share must be a number in (0, 1], got {share!r}")
+    checks.check_tensor("curve", curve, dim=1, floating=True, shape_text="(types,)")
+    if curve.numel() == 0:
+        raise ValueError("curve must hold at least one entry, got an empty tensor")
+    checks.check_finite("curve", curve)
+    checks.check_float("share", share, above=0, at_most=1)
     wanted = torch.tensor([share], dtype=curve.dtype)
     return int(torch.searchsorted(curve, wanted).clamp_max(curve.numel() - 1)) + 1
 
 
-def _check_id_lists(id_lists: Sequence[Sequence[int]]) -> None:
-    if isinstance(id_lists, torch.Tensor) or not isinstance(id_lists, Sequence):
-        raise TypeError(f"id_lists must be a list of lists of ints, got {type(id_lists).__name__}")
-    if len(id_lists) == 0:
-        raise ValueError("id_lists must hold at least one sequence, got an empty batch")
-    for n, ids in enumerate(id_lists):
-        if isinstance(ids, (str, int)) or not isinstance(ids, Sequence):
-            raise TypeError(f"id_lists[{n}] must be a list of ints, got {type(ids).__name__}")
+def padding_mask_from_lengths(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """The padding mask of sequences of the given lengths: True at positions >= the length.
+
+    Args:
+        lengths: (B,) int64, each >= 0.
+        max_len: T, the padded length (>= every length); None uses the longest.
+
+    Returns:
+        padding_mask: (B, T) bool, True where the position is padding.
+    """
+    checks.check_tensor("lengths", lengths, dim=1, dtype=torch.long, shape_text="(B,)")
+    longest = int(lengths.max()) if lengths.numel() else 0
+    if lengths.numel() and int(lengths.min()) < 0:
+        raise ValueError(f"lengths must be >= 0, got {int(lengths.min())}")
+    checks.check_optional_int("max_len", max_len, at_least=0)
+    if max_len is not None and max_len < longest:
+        raise ValueError(f"max_len must be >= the longest length {longest}, got {max_len}")
+    return _padding_mask(lengths, longest if max_len is None else max_len)
+
+
+def _padding_mask(lengths: torch.Tensor, length: int) -> torch.Tensor:
+    """:func:`padding_mask_from_lengths` after its checks."""
+    positions = torch.arange(length)  # (T,)
+    return positions.unsqueeze(0) >= lengths.unsqueeze(1)  # (1, T) vs (B, 1) -> (B, T)
 
 
 def pad_batch(
@@ -267,26 +304,25 @@ def pad_batch(
     """Pad (and optionally cut) sequences to one length.
 
     Args:
-        id_lists: B sequences of token ids.
+        id_lists: B sequences of int token ids, each id >= 0.
         max_len: cut longer sequences and pad every one to exactly this length; None pads to
             the longest sequence of the batch.
-        pad_id: the id written into padding positions.
+        pad_id: the id written into padding positions, >= 0.
 
     Returns:
         token_ids: (B, T) int64.
         padding_mask: (B, T) bool, True where the position is padding.
     """
-    _check_id_lists(id_lists)
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
-        raise ValueError(f"max_len must be an int >= 1 or None, got {max_len!r}")
+    checks.check_id_lists("id_lists", id_lists)
+    checks.check_optional_int("max_len", max_len, at_least=1)
+    checks.check_int("pad_id", pad_id, at_least=0)
     cut = [list(ids)[:max_len] for ids in id_lists]
     lengths = torch.tensor([len(ids) for ids in cut], dtype=torch.long)  # (B,)
     length = max_len if max_len is not None else int(lengths.max())
     if length == 0:
         raise ValueError("every sequence in id_lists is empty: nothing to pad")
-    flat_ids, _ = to_bag(cut)  # (N,)
-    positions = torch.arange(length)  # (T,)
-    padding_mask = positions.unsqueeze(0) >= lengths.unsqueeze(1)  # (1, T) vs (B, 1) -> (B, T)
+    flat_ids, _ = _bag(cut)  # (N,)
+    padding_mask = _padding_mask(lengths, length)  # (B, T)
     token_ids = torch.full(padding_mask.shape, pad_id, dtype=torch.long)  # (B, T)
     token_ids[~padding_mask] = flat_ids  # the real positions, read row by row, are the flat ids
     return token_ids, padding_mask
@@ -295,11 +331,19 @@ def pad_batch(
 def to_bag(id_lists: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     """The flat layout of ``nn.EmbeddingBag``: all ids in one row, plus where each sequence starts.
 
+    Args:
+        id_lists: B sequences of int token ids, each id >= 0.
+
     Returns:
         flat_ids: (N,) int64, the sequences one after another.
         offsets: (B,) int64, the start of each sequence in ``flat_ids``.
     """
-    _check_id_lists(id_lists)
+    checks.check_id_lists("id_lists", id_lists)
+    return _bag(id_lists)
+
+
+def _bag(id_lists: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`to_bag` after its check."""
     lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)  # (B,)
     offsets = torch.cumsum(lengths, dim=0) - lengths  # (B,)
     flat = np.fromiter(itertools.chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))

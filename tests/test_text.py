@@ -56,9 +56,9 @@ def test_tokenizers_reject_empty_text(tokenize, bad):
 def test_tokenizers_reject_none_and_non_strings(tokenize):
     with pytest.raises(TypeError, match="text must be a str, got None"):
         tokenize(None)
-    with pytest.raises(TypeError, match="text must be a str, got bytes"):
+    with pytest.raises(TypeError, match="text must be a str, got a bytes"):
         tokenize(b"dog")
-    with pytest.raises(TypeError, match="text must be a str, got list"):
+    with pytest.raises(TypeError, match="text must be a str, got a list"):
         tokenize(["dog"])
 
 
@@ -97,9 +97,10 @@ def test_build_accepts_a_generator_once():
     assert vocab.itos == Vocab.build(TOY).itos
 
 
-@pytest.mark.parametrize("min_freq", [0, -1, 1.5, True, "2", None])
-def test_build_rejects_bad_min_freq(min_freq):
-    with pytest.raises(ValueError, match="min_freq must be an int >= 1"):
+@pytest.mark.parametrize("min_freq, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError),
+                                             ("2", TypeError), (None, TypeError)])
+def test_build_rejects_bad_min_freq(min_freq, error):
+    with pytest.raises(error, match="min_freq must be an int"):
         Vocab.build(TOY, min_freq=min_freq)
 
 
@@ -111,7 +112,7 @@ def test_build_rejects_max_size_below_the_specials(max_size):
 
 @pytest.mark.parametrize("max_size", [2.0, "3", True])
 def test_build_rejects_non_int_max_size(max_size):
-    with pytest.raises(TypeError, match="max_size must be an int or None"):
+    with pytest.raises(TypeError, match="max_size must be an int"):
         Vocab.build(TOY, max_size=max_size)
 
 
@@ -145,19 +146,21 @@ def test_encode_and_decode():
 
 def test_encode_rejects_strings_and_non_string_tokens():
     vocab = Vocab.build(TOY)
-    with pytest.raises(TypeError, match="tokens must be a sequence of str, got a single str"):
+    with pytest.raises(TypeError, match="tokens must be a list of str, got a single str"):
         vocab.encode("the cat")
     with pytest.raises(TypeError, match=r"tokens\[1\] must be a str, got int"):
         vocab.encode(["the", 3])
-    with pytest.raises(TypeError, match=r"tokens\[0\] must be a str, got NoneType"):
+    with pytest.raises(TypeError, match=r"tokens\[0\] must be a str, got None"):
         vocab.encode([None])
 
 
 @pytest.mark.parametrize("bad_id", [9, 99, -1])
 def test_decode_rejects_ids_outside_the_vocabulary(bad_id):
     vocab = Vocab.build(TOY)
-    with pytest.raises(IndexError, match=rf"ids\[1\] = {bad_id} is outside the vocabulary \(ids 0..8\)"):
+    with pytest.raises(ValueError, match=rf"ids\[1\] must be an int >= 0 and < 9, got {bad_id}"):
         vocab.decode([2, bad_id])
+    with pytest.raises(ValueError, match=rf"ids must hold ids in \[0, 8\], got {bad_id}"):
+        vocab.decode(torch.tensor([2, bad_id]))
 
 
 @pytest.mark.parametrize("bad_id", [2.0, True, "2", None])
@@ -220,15 +223,22 @@ def test_coverage_curve_rejects_an_empty_corpus():
         text.coverage_curve([[]])
 
 
-@pytest.mark.parametrize("share", [0, -0.1, 1.01, True, "0.5", None])
-def test_types_for_coverage_rejects_bad_share(share):
-    with pytest.raises(ValueError, match=r"share must be a number in \(0, 1\]"):
+@pytest.mark.parametrize("share, error", [(0, ValueError), (-0.1, ValueError), (1.01, ValueError),
+                                          (True, TypeError), ("0.5", TypeError), (None, TypeError)])
+def test_types_for_coverage_rejects_bad_share(share, error):
+    with pytest.raises(error, match=r"share must be a number"):
         text.types_for_coverage(text.coverage_curve(TOY), share)
 
 
-@pytest.mark.parametrize("curve", [torch.tensor([]), torch.ones(2, 2), [0.5, 1.0]])
-def test_types_for_coverage_rejects_bad_curve(curve):
-    with pytest.raises(ValueError, match="curve must be a non-empty 1-D tensor"):
+@pytest.mark.parametrize("curve, error, match", [
+    (torch.tensor([]), ValueError, "curve must hold at least one entry"),
+    (torch.ones(2, 2), ValueError, r"curve must have shape \(types,\)"),
+    ([0.5, 1.0], TypeError, r"curve must be a tensor of shape \(types,\)"),
+    (torch.tensor([1, 2]), ValueError, "curve must have a floating-point dtype"),
+    (torch.tensor([0.5, float("nan")]), ValueError, "curve must hold finite numbers"),
+])
+def test_types_for_coverage_rejects_bad_curve(curve, error, match):
+    with pytest.raises(error, match=match):
         text.types_for_coverage(curve, 0.5)
 
 
@@ -252,8 +262,8 @@ def test_pad_batch_max_len_cuts_and_pads():
     token_ids, padding_mask = text.pad_batch([[2, 3, 4, 5], [6]], max_len=3)
     assert token_ids.tolist() == [[2, 3, 4], [6, 0, 0]]
     assert padding_mask.tolist() == [[False, False, False], [False, True, True]]
-    token_ids, _ = text.pad_batch([[2]], max_len=3, pad_id=-1)
-    assert token_ids.tolist() == [[2, -1, -1]]
+    token_ids, _ = text.pad_batch([[2]], max_len=3, pad_id=9)
+    assert token_ids.tolist() == [[2, 9, 9]]
 
 
 def test_pad_batch_accepts_tuples_and_ranges():
@@ -262,18 +272,18 @@ def test_pad_batch_accepts_tuples_and_ranges():
 
 
 def test_pad_batch_errors():
-    with pytest.raises(ValueError, match="id_lists must hold at least one sequence"):
+    with pytest.raises(ValueError, match="id_lists must hold at least one of its id sequences"):
         text.pad_batch([])
-    with pytest.raises(TypeError, match="id_lists must be a list of lists of ints, got Tensor"):
+    with pytest.raises(TypeError, match="id_lists must be a list or tuple of id sequences, got a tensor"):
         text.pad_batch(torch.ones(2, 3, dtype=torch.long))
-    with pytest.raises(TypeError, match=r"id_lists\[1\] must be a list of ints, got int"):
+    with pytest.raises(TypeError, match=r"id_lists\[1\] must be a list of int ids, got int"):
         text.pad_batch([[2], 3])
-    with pytest.raises(TypeError, match=r"id_lists\[0\] must be a list of ints, got str"):
+    with pytest.raises(TypeError, match=r"id_lists\[0\] must be a list of int ids, got str"):
         text.pad_batch(["23"])
     with pytest.raises(ValueError, match="every sequence in id_lists is empty"):
         text.pad_batch([[], []])
-    for bad in (0, -2, 2.5, True):
-        with pytest.raises(ValueError, match="max_len must be an int >= 1 or None"):
+    for bad, error in ((0, ValueError), (-2, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="max_len must be an int"):
             text.pad_batch([[2]], max_len=bad)
 
 
@@ -285,9 +295,9 @@ def test_to_bag_layout():
 
 
 def test_to_bag_errors():
-    with pytest.raises(ValueError, match="id_lists must hold at least one sequence"):
+    with pytest.raises(ValueError, match="id_lists must hold at least one of its id sequences"):
         text.to_bag([])
-    with pytest.raises(TypeError, match=r"id_lists\[0\] must be a list of ints, got int"):
+    with pytest.raises(TypeError, match=r"id_lists\[0\] must be a list of int ids, got int"):
         text.to_bag([7])
 
 
@@ -378,9 +388,145 @@ def test_with_ngrams_counts(tokens, n):
 def test_with_ngrams_bad_arguments():
     with pytest.raises(TypeError, match="tokens must be a list of str"):
         text.with_ngrams("不好", 2)
-    with pytest.raises(TypeError, match="tokens must all be str, got a int"):
+    with pytest.raises(TypeError, match=r"tokens\[1\] must be a str, got int"):
         text.with_ngrams(["不", 3], 2)
     with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
         text.with_ngrams(["不"], 0)
-    with pytest.raises(TypeError, match="sep and mark must be str"):
+    with pytest.raises(TypeError, match="sep must be a str"):
         text.with_ngrams(["不"], 2, sep=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Padding masks from lengths; huge n-gram orders
+
+
+@pytest.mark.parametrize("lengths, max_len", [([3, 0, 2], None), ([1], 4), ([0, 0], 0), ([2, 5], 5)])
+def test_padding_mask_from_lengths(lengths, max_len):
+    mask = text.padding_mask_from_lengths(torch.tensor(lengths), max_len)
+    width = max(lengths) if max_len is None else max_len
+    assert mask.dtype == torch.bool and mask.shape == (len(lengths), width)
+    assert mask.tolist() == [[t >= n for t in range(width)] for n in lengths]
+
+
+@PROPERTY
+@given(st.lists(st.lists(st.integers(0, 9), max_size=6), min_size=1, max_size=5).filter(any))
+def test_pad_batch_mask_is_the_mask_of_its_lengths(id_lists):
+    _, padding_mask = text.pad_batch(id_lists)
+    lengths = torch.tensor([len(ids) for ids in id_lists])
+    assert torch.equal(padding_mask, text.padding_mask_from_lengths(lengths))
+
+
+def test_with_ngrams_stops_at_the_number_of_tokens():
+    tokens = list("不好吃")
+    assert text.with_ngrams(tokens, 10**12, sep="") == text.with_ngrams(tokens, 3, sep="")
+
+
+@PROPERTY
+@given(st.lists(st.lists(st.integers(0, 50), max_size=5), min_size=1, max_size=4), st.integers(0, 3), st.sampled_from([-1, 2.0, True]))
+def test_a_bad_id_anywhere_is_refused(id_lists, row, bad):
+    id_lists = [list(ids) for ids in id_lists]
+    id_lists[row % len(id_lists)].append(bad)
+    error = ValueError if bad == -1 and not isinstance(bad, bool) else TypeError
+    for layout in (text.pad_batch, text.to_bag):
+        with pytest.raises(error, match=r"id_lists\[\d+\]\[\d+\] must be an"):
+            layout(id_lists)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract: every public callable refuses bad input with a clear error
+
+_VOCAB = Vocab.build(TOY)
+_CURVE = text.coverage_curve(TOY)
+
+BAD_CALLS = [
+    ("text.tokenize_en", lambda: text.tokenize_en(None), TypeError, "text must be a str"),
+    ("text.tokenize_en", lambda: text.tokenize_en(" "), ValueError, "text must contain at least one non-space character"),
+    ("text.tokenize_en", lambda: text.tokenize_en("dog", lower="yes"), TypeError, "lower must be True or False"),
+    ("text.tokenize_zh_chars", lambda: text.tokenize_zh_chars(["狗"]), TypeError, "text must be a str"),
+    ("text.tokenize_zh_chars", lambda: text.tokenize_zh_chars(""), ValueError, "text must contain at least one non-space"),
+    ("text.tokenize_zh_words", lambda: text.tokenize_zh_words(b"\xe7\x8b\x97"), TypeError, "text must be a str"),
+    ("text.tokenize_zh_words", lambda: text.tokenize_zh_words("\n"), ValueError, "text must contain at least one non-space"),
+    ("text.with_ngrams", lambda: text.with_ngrams(None), TypeError, "tokens must be a list"),
+    ("text.with_ngrams", lambda: text.with_ngrams("不好"), TypeError, "tokens must be a list of str, got a single str"),
+    ("text.with_ngrams", lambda: text.with_ngrams(["不", None]), TypeError, "tokens[1] must be a str"),
+    ("text.with_ngrams", lambda: text.with_ngrams(["不"], 2.0), TypeError, "n must be an int"),
+    ("text.with_ngrams", lambda: text.with_ngrams(["不"], True), TypeError, "n must be an int"),
+    ("text.with_ngrams", lambda: text.with_ngrams(["不"], -3), ValueError, "n must be an int >= 1"),
+    ("text.with_ngrams", lambda: text.with_ngrams(["不"], 2, mark=1), TypeError, "mark must be a str"),
+    ("text.Coverage", lambda: text.Coverage(1.5, 0.5, 1, 1), ValueError, "token_share must be a number >= 0 and <= 1"),
+    ("text.Coverage", lambda: text.Coverage(0.5, float("nan"), 1, 1), ValueError, "type_share must be a finite number"),
+    ("text.Coverage", lambda: text.Coverage(0.5, 0.5, 1.0, 1), TypeError, "tokens must be an int"),
+    ("text.Coverage", lambda: text.Coverage(0.5, 0.5, 1, -1), ValueError, "types must be an int >= 0"),
+    ("text.Vocab", lambda: text.Vocab(None), TypeError, "itos must be a list or tuple of str"),
+    ("text.Vocab", lambda: text.Vocab("<pad><unk>"), TypeError, "itos must be a list of str, got a single str"),
+    ("text.Vocab", lambda: text.Vocab([PAD, UNK, 7]), TypeError, "itos[2] must be a str"),
+    ("text.Vocab", lambda: text.Vocab(["x", PAD, UNK]), ValueError, "itos must start with"),
+    ("text.Vocab", lambda: text.Vocab([PAD, UNK, "x", "x"]), ValueError, "itos must not repeat tokens"),
+    ("text.Vocab.build", lambda: Vocab.build(None), TypeError, "token_lists must be an iterable of token lists"),
+    ("text.Vocab.build", lambda: Vocab.build("the dog"), TypeError, "token_lists must be an iterable of token lists"),
+    ("text.Vocab.build", lambda: Vocab.build([3]), TypeError, "token_lists[0] must be a sequence of tokens"),
+    ("text.Vocab.build", lambda: Vocab.build([["a", 3]]), TypeError, "token_lists[0][1] must be a str"),
+    ("text.Vocab.build", lambda: Vocab.build(TOY, min_freq=0), ValueError, "min_freq must be an int >= 1"),
+    ("text.Vocab.build", lambda: Vocab.build(TOY, min_freq=2.0), TypeError, "min_freq must be an int"),
+    ("text.Vocab.build", lambda: Vocab.build(TOY, max_size=1), ValueError, "max_size must be at least 2"),
+    ("text.Vocab.build", lambda: Vocab.build(TOY, max_size=True), TypeError, "max_size must be an int"),
+    ("text.Vocab.encode", lambda: _VOCAB.encode(None), TypeError, "tokens must be a list or tuple of str"),
+    ("text.Vocab.encode", lambda: _VOCAB.encode("the"), TypeError, "tokens must be a list of str, got a single str"),
+    ("text.Vocab.encode", lambda: _VOCAB.encode([1]), TypeError, "tokens[0] must be a str"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode(None), TypeError, "ids must be a list or tuple of int ids"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode([2, 99]), ValueError, "ids[1] must be an int >= 0 and < 9"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode([-1]), ValueError, "ids[0] must be an int >= 0 and < 9"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode([2.0]), TypeError, "ids[0] must be an int"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode([False]), TypeError, "ids[0] must be an int"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode(torch.tensor([2, 9])), ValueError, "ids must hold ids in [0, 8]"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode(torch.tensor([2.0])), ValueError, "ids must have dtype torch.int64"),
+    ("text.Vocab.decode", lambda: _VOCAB.decode(torch.tensor([[2]])), ValueError, "ids must have shape (T,)"),
+    ("text.Vocab.coverage", lambda: _VOCAB.coverage(None), TypeError, "token_lists must be an iterable"),
+    ("text.Vocab.coverage", lambda: _VOCAB.coverage([[]]), ValueError, "token_lists must contain at least one token"),
+    ("text.Vocab.coverage", lambda: _VOCAB.coverage([[None]]), TypeError, "token_lists[0][0] must be a str"),
+    ("text.count_tokens", lambda: text.count_tokens(None), TypeError, "token_lists must be an iterable"),
+    ("text.count_tokens", lambda: text.count_tokens(["ab"]), TypeError, "token_lists[0] must be a sequence of tokens, got a str"),
+    ("text.count_tokens", lambda: text.count_tokens([None]), TypeError, "token_lists[0] must be a sequence of tokens"),
+    ("text.coverage_curve", lambda: text.coverage_curve(None), TypeError, "token_lists must be an iterable"),
+    ("text.coverage_curve", lambda: text.coverage_curve([[]]), ValueError, "token_lists must contain at least one token"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage([0.5, 1.0], 0.5), TypeError, "curve must be a tensor"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage(torch.tensor([]), 0.5), ValueError, "curve must hold at least one entry"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage(torch.tensor([1, 2]), 0.5), ValueError, "curve must have a floating-point dtype"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage(torch.tensor([float("nan")]), 0.5), ValueError, "curve must hold finite numbers"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage(_CURVE, 0), ValueError, "share must be a number > 0 and <= 1"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage(_CURVE, float("nan")), ValueError, "share must be a finite number"),
+    ("text.types_for_coverage", lambda: text.types_for_coverage(_CURVE, "0.5"), TypeError, "share must be a number"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths([1, 2]), TypeError, "lengths must be a tensor of shape (B,)"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths(torch.tensor([1.0])), ValueError, "lengths must have dtype torch.int64"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths(torch.tensor([[1]])), ValueError, "lengths must have shape (B,)"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths(torch.tensor([-1, 2])), ValueError, "lengths must be >= 0"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths(torch.tensor([3]), max_len=2), ValueError, "max_len must be >= the longest length 3"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths(torch.tensor([3]), max_len=3.0), TypeError, "max_len must be an int"),
+    ("text.padding_mask_from_lengths", lambda: text.padding_mask_from_lengths(torch.tensor([3]), max_len=-1), ValueError, "max_len must be an int >= 0"),
+    ("text.pad_batch", lambda: text.pad_batch(None), TypeError, "id_lists must be a list or tuple of id sequences"),
+    ("text.pad_batch", lambda: text.pad_batch(torch.ones(2, 2, dtype=torch.long)), TypeError, "id_lists must be a list or tuple"),
+    ("text.pad_batch", lambda: text.pad_batch([]), ValueError, "id_lists must hold at least one"),
+    ("text.pad_batch", lambda: text.pad_batch([[1, 2.5]]), TypeError, "id_lists[0][1] must be an int id"),
+    ("text.pad_batch", lambda: text.pad_batch([[1, True]]), TypeError, "id_lists[0][1] must be an int id"),
+    ("text.pad_batch", lambda: text.pad_batch([[1], [-4]]), ValueError, "id_lists[1][0] must be an id >= 0"),
+    ("text.pad_batch", lambda: text.pad_batch([[1], "23"]), TypeError, "id_lists[1] must be a list of int ids"),
+    ("text.pad_batch", lambda: text.pad_batch([[1]], max_len=0), ValueError, "max_len must be an int >= 1"),
+    ("text.pad_batch", lambda: text.pad_batch([[1]], max_len=2.0), TypeError, "max_len must be an int"),
+    ("text.pad_batch", lambda: text.pad_batch([[1]], pad_id=-1), ValueError, "pad_id must be an int >= 0"),
+    ("text.pad_batch", lambda: text.pad_batch([[1]], pad_id=0.0), TypeError, "pad_id must be an int"),
+    ("text.pad_batch", lambda: text.pad_batch([[], []]), ValueError, "every sequence in id_lists is empty"),
+    ("text.to_bag", lambda: text.to_bag(None), TypeError, "id_lists must be a list or tuple of id sequences"),
+    ("text.to_bag", lambda: text.to_bag([]), ValueError, "id_lists must hold at least one"),
+    ("text.to_bag", lambda: text.to_bag([[3.0]]), TypeError, "id_lists[0][0] must be an int id"),
+    ("text.to_bag", lambda: text.to_bag([[3], [False]]), TypeError, "id_lists[1][0] must be an int id"),
+    ("text.to_bag", lambda: text.to_bag([[3, -1]]), ValueError, "id_lists[0][1] must be an id >= 0"),
+    ("text.to_bag", lambda: text.to_bag([7]), TypeError, "id_lists[0] must be a list of int ids"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)
