@@ -1,7 +1,8 @@
 """Skip-gram with negative sampling (word2vec), written out in PyTorch, and tools to inspect it.
 
-Shape legend: B batch of windows, n context slots of a window, K noise words, V vocabulary,
-D embedding, N tokens of the corpus.
+Shape legend: see :mod:`embedlab`; here B is a batch of windows, n the context slots of a window,
+K the noise words, N the tokens of the corpus, R some positions of it. Questions to the trained
+vectors (neighbours, analogies, the evaluation) live in :mod:`embedlab.vectors`.
 
 The model follows word2vec's own code (and gensim's): every *context* word ``o`` of a window
 looks up its input vector ``v_o`` (a row of ``in_emb``, the vectors we keep), the window's *centre*
@@ -17,20 +18,19 @@ rate; the tests check them against autograd.
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from embedlab import corpora
+from embedlab import checks, corpora
+from embedlab.device import cpu_generator
 from embedlab.text import SPECIALS, Vocab
 
 
@@ -52,19 +52,15 @@ class SkipGramConfig:
     seed: int = 0  # seeds initialisation, subsampling, windows, noise and batch order
 
     def __post_init__(self) -> None:
-        for name in ("emb_dim", "window", "negatives", "min_count", "epochs", "batch_pairs", "workers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
-        if self.workers > 2:
-            raise ValueError(f"workers must be 1 or 2, got {self.workers!r}")
-        if not 0 < self.sample:
-            raise ValueError(f"sample must be > 0, got {self.sample!r}")
-        if not 0 < self.noise_power:
-            raise ValueError(f"noise_power must be > 0, got {self.noise_power!r}")
-        if not 0 < self.min_lr <= self.lr:
+        for name in ("emb_dim", "window", "negatives", "min_count", "epochs", "batch_pairs"):
+            checks.check_int(name, getattr(self, name), at_least=1)
+        checks.check_int("workers", self.workers, at_least=1, at_most=2)
+        checks.check_seed("seed", self.seed)
+        checks.check_float("sample", self.sample, above=0)
+        checks.check_float("noise_power", self.noise_power, above=0)
+        checks.check_float("lr", self.lr, above=0)
+        checks.check_float("min_lr", self.min_lr, above=0)
+        if not self.min_lr <= self.lr:
             raise ValueError(f"need 0 < min_lr <= lr, got min_lr={self.min_lr!r}, lr={self.lr!r}")
 
 
@@ -73,7 +69,12 @@ class SkipGramConfig:
 
 
 def training_corpus(drop_punctuation: bool = True) -> list[list[str]]:
-    """People's Daily 1998-01 as sentences of words, punctuation (tag ``w``) dropped by default."""
+    """People's Daily 1998-01 as sentences of words, punctuation (tag ``w``) dropped by default.
+
+    Args:
+        drop_punctuation: leave out the tokens tagged ``w``.
+    """
+    checks.check_bool("drop_punctuation", drop_punctuation)
     return [
         [word for word, tag in sentence if not (drop_punctuation and tag == "w")]
         for sentence in corpora.people_daily()
@@ -83,15 +84,21 @@ def training_corpus(drop_punctuation: bool = True) -> list[list[str]]:
 def encode_corpus(sentences: Iterable[Sequence[str]], vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor]:
     """The corpus as one row of ids, words outside the vocabulary dropped (as word2vec does).
 
+    Args:
+        sentences: an iterable of word sequences.
+        vocab: the vocabulary.
+
     Returns:
         token_ids: (N,) int64 ids of the kept words, sentence after sentence.
         sentence_ids: (N,) int64, which sentence each word came from.
     """
+    _check_sentences(sentences)
+    checks.check_type("vocab", vocab, Vocab, "an embedlab.text.Vocab")
     ids: list[int] = []
     sentence_of: list[int] = []
     for s, sentence in enumerate(sentences):
-        if isinstance(sentence, str):
-            raise TypeError(f"sentences[{s}] must be a sequence of words, got a str")
+        if isinstance(sentence, str) or not isinstance(sentence, Sequence):
+            raise TypeError(f"sentences[{s}] must be a sequence of words, got {_kind(sentence)}")
         for word in sentence:
             i = vocab.stoi.get(word)
             if i is not None and word not in SPECIALS:
@@ -103,7 +110,12 @@ def encode_corpus(sentences: Iterable[Sequence[str]], vocab: Vocab) -> tuple[tor
 
 
 def count_vector(vocab: Vocab) -> torch.Tensor:
-    """(V,) float64 corpus counts in id order; the specials count 0."""
+    """(V,) float64 corpus counts in id order; the specials count 0.
+
+    Args:
+        vocab: a vocabulary made by ``Vocab.build`` (which fills its counts).
+    """
+    checks.check_type("vocab", vocab, Vocab, "an embedlab.text.Vocab")
     return torch.tensor([float(vocab.counts.get(t, 0)) for t in vocab.itos], dtype=torch.float64)
 
 
@@ -117,8 +129,7 @@ def keep_probs(counts: torch.Tensor, sample: float) -> torch.Tensor:
         sample: the threshold ``t`` (> 0).
     """
     _check_counts(counts)
-    if not sample > 0:
-        raise ValueError(f"sample must be > 0, got {sample!r}")
+    checks.check_float("sample", sample, above=0)
     counts = counts.to(torch.float64)
     threshold = sample * counts.sum()
     ratio = threshold / counts.clamp_min(1e-300)  # (V,)
@@ -127,13 +138,22 @@ def keep_probs(counts: torch.Tensor, sample: float) -> torch.Tensor:
 
 
 def noise_distribution(counts: torch.Tensor, power: float = 0.75) -> torch.Tensor:
-    """Noise probabilities ``count ** power / sum`` (V,) float64; zero counts get zero probability."""
+    """Noise probabilities ``count ** power / sum`` (V,) float64; zero counts get zero probability.
+
+    Args:
+        counts: (V,) corpus counts, non-negative, at least one positive.
+        power: the exponent (> 0).
+    """
     _check_counts(counts)
+    checks.check_float("power", power, above=0)
     if counts.sum() <= 0:
         raise ValueError("counts must have at least one positive entry, got all zeros")
     weights = counts.to(torch.float64) ** power  # (V,)
     weights = torch.where(counts > 0, weights, torch.zeros_like(weights))
     return weights / weights.sum()
+
+
+MAX_TABLE_SIZE = 10**9  # slots of the noise table at most (4 GB of int32)
 
 
 def noise_table(noise: torch.Tensor, size: int = 10_000_000) -> torch.Tensor:
@@ -143,14 +163,15 @@ def noise_table(noise: torch.Tensor, size: int = 10_000_000) -> torch.Tensor:
 
     Args:
         noise: (V,) probabilities.
-        size: number of slots.
+        size: number of slots, from V to ``MAX_TABLE_SIZE``.
     """
-    if not isinstance(noise, torch.Tensor):
-        raise TypeError(f"noise must be a torch.Tensor, got {type(noise).__name__}")
-    if noise.dim() != 1 or (noise < 0).any() or not math.isclose(float(noise.sum()), 1.0, rel_tol=1e-6):
+    checks.check_tensor("noise", noise, dim=1, floating=True, shape_text="(V,)")
+    checks.check_finite("noise", noise)
+    if noise.numel() == 0 or (noise < 0).any() or not math.isclose(float(noise.sum()), 1.0, rel_tol=1e-6):
         raise ValueError("noise must be a 1-D tensor of non-negative probabilities summing to 1")
-    if isinstance(size, bool) or not isinstance(size, int) or size < noise.numel():
-        raise ValueError(f"size must be an int >= len(noise) = {noise.numel()}, got {size!r}")
+    checks.check_int("size", size)
+    if not noise.numel() <= size <= MAX_TABLE_SIZE:
+        raise ValueError(f"size must be an int >= len(noise) = {noise.numel()} and <= {MAX_TABLE_SIZE}, got {size!r}")
     ends = torch.round(torch.cumsum(noise, dim=0) * size).to(torch.long)  # (V,)
     slots = torch.diff(ends, prepend=torch.zeros(1, dtype=torch.long))  # (V,) slots per word
     word_ids = torch.arange(noise.numel(), dtype=torch.int32)  # int32: half the memory of int64
@@ -158,7 +179,18 @@ def noise_table(noise: torch.Tensor, size: int = 10_000_000) -> torch.Tensor:
 
 
 def sample_noise(table: torch.Tensor, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
-    """Draw noise ids (int64) of ``shape`` from a :func:`noise_table` with uniform slots."""
+    """Draw noise ids (int64) of ``shape`` from a :func:`noise_table` with uniform slots.
+
+    Args:
+        table: (S,) int ids, a :func:`noise_table`.
+        shape: the sizes of the result, each >= 0.
+        generator: a CPU generator (:func:`embedlab.device.cpu_generator`).
+    """
+    checks.check_tensor("table", table, dim=1, dtype=(torch.int32, torch.int64), shape_text="(S,)")
+    if table.numel() == 0:
+        raise ValueError("table must hold at least one slot, got an empty tensor")
+    _check_shape(shape)
+    _check_generator(generator)
     slots = torch.randint(0, table.numel(), tuple(shape), generator=generator)
     return table[slots].long()
 
@@ -169,8 +201,17 @@ def subsample(
     keep: torch.Tensor,
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Drop each running word with probability ``1 - keep[word]``; returns the kept (ids, sentence ids)."""
-    _check_corpus(token_ids, sentence_ids)
+    """Drop each running word with probability ``1 - keep[word]``; returns the kept (ids, sentence ids).
+
+    Args:
+        token_ids: (N,) int64 ids of the corpus, each < V.
+        sentence_ids: (N,) int64 sentence of each word.
+        keep: (V,) keep probabilities in [0, 1] (:func:`keep_probs`).
+        generator: a CPU generator.
+    """
+    _check_keep(keep)
+    _check_corpus(token_ids, sentence_ids, vocab_size=keep.numel())
+    _check_generator(generator)
     uniform = torch.rand(token_ids.shape, generator=generator, dtype=torch.float64)  # (N,)
     kept = uniform < keep[token_ids]  # (N,)
     return token_ids[kept], sentence_ids[kept]
@@ -195,10 +236,16 @@ def window_slots(
         context_mask: (R, 2 * reach) bool, True where the slot holds a word of the same sentence.
     """
     _check_corpus(token_ids, sentence_ids)
-    if isinstance(reach, bool) or not isinstance(reach, int) or reach < 1:
-        raise ValueError(f"reach must be an int >= 1, got {reach!r}")
-    if centres.dim() != 1:
-        raise ValueError(f"centres must be 1-D (R,), got shape {tuple(centres.shape)}")
+    checks.check_token_ids("centres", centres, token_ids.numel(), dim=1, shape_text="(R,)")
+    checks.check_int("reach", reach, at_least=1)
+    n = token_ids.numel()
+    return _window_slots(token_ids, sentence_ids, centres, reach)
+
+
+def _window_slots(
+    token_ids: torch.Tensor, sentence_ids: torch.Tensor, centres: torch.Tensor, reach: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`window_slots` after its checks."""
     n = token_ids.numel()
     offsets = torch.cat([torch.arange(-reach, 0), torch.arange(1, reach + 1)])  # (2r,)
     positions = centres.unsqueeze(1) + offsets  # (R, 2r)
@@ -231,22 +278,50 @@ def context_windows(
         reach: (N,) int64, each centre's reach.
     """
     _check_corpus(token_ids, sentence_ids)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be an int >= 1, got {window!r}")
+    checks.check_int("window", window, at_least=1)
+    _check_generator(generator)
     n = token_ids.numel()
     reach = torch.randint(1, window + 1, (n,), generator=generator)  # (N,)
-    contexts, context_mask = window_slots(token_ids, sentence_ids, torch.arange(n), window)  # (N, 2W)
+    contexts, context_mask = _window_slots(token_ids, sentence_ids, torch.arange(n), window)  # (N, 2W)
     offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)])  # (2W,)
     near_enough = offsets.abs() <= reach.unsqueeze(1)  # (N, 2W)
     return token_ids, contexts, context_mask & near_enough, reach
 
 
-def _check_corpus(token_ids: torch.Tensor, sentence_ids: torch.Tensor) -> None:
-    if token_ids.shape != sentence_ids.shape or token_ids.dim() != 1:
+def _check_corpus(token_ids: object, sentence_ids: object, vocab_size: int | None = None) -> None:
+    checks.check_token_ids("token_ids", token_ids, vocab_size, dim=1, shape_text="(N,)")
+    checks.check_tensor("sentence_ids", sentence_ids, dim=1, dtype=torch.long, shape_text="(N,)")
+    if token_ids.shape != sentence_ids.shape:
         raise ValueError(
             f"token_ids and sentence_ids must be 1-D of one shape, got {tuple(token_ids.shape)} "
             f"and {tuple(sentence_ids.shape)}"
         )
+
+
+def _check_keep(keep: object) -> None:
+    checks.check_tensor("keep", keep, dim=1, floating=True, shape_text="(V,)")
+    checks.check_finite("keep", keep)
+    if keep.numel() == 0 or (keep < 0).any() or (keep > 1).any():
+        raise ValueError("keep must be a non-empty (V,) tensor of probabilities in [0, 1]")
+
+
+def _check_generator(generator: object) -> None:
+    checks.check_type("generator", generator, torch.Generator, "a torch.Generator (embedlab.device.cpu_generator)")
+
+
+def _check_shape(shape: object) -> None:
+    checks.check_sequence("shape", shape, non_empty=False, what="sizes")
+    for i, size in enumerate(shape):
+        checks.check_int(f"shape[{i}]", size, at_least=0)
+
+
+def _check_sentences(sentences: object) -> None:
+    if isinstance(sentences, (str, bytes, torch.Tensor)) or not isinstance(sentences, Iterable):
+        raise TypeError(f"sentences must be an iterable of word sequences, got {_kind(sentences)}")
+
+
+def _kind(value: object) -> str:
+    return "a str" if isinstance(value, str) else checks.describe(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,6 +338,8 @@ def sgns_loss(context_vecs: torch.Tensor, target_vecs: torch.Tensor, weights: to
         context_vecs: (B, n, D) input vectors of the context words.
         target_vecs: (B, 1 + K, D) output vectors of the centre word and the K noise words.
         weights: (B, n, 1 + K) weight of each score (0 for unused slots).
+
+    All three share one floating dtype.
     """
     _check_batch(context_vecs, target_vecs, weights)
     scores = torch.bmm(context_vecs, target_vecs.transpose(1, 2))  # (B, n, 1+K)
@@ -280,12 +357,24 @@ def sgns_grads(
 
     With ``g = weights * (sigmoid(s) - label)``: ``d loss / d v = g @ u`` and ``d loss / d u = g^T @ v``.
 
+    Args:
+        context_vecs: (B, n, D) input vectors of the context words.
+        target_vecs: (B, 1 + K, D) output vectors of the centre word and the K noise words.
+        weights: (B, n, 1 + K) weight of each score, of the same dtype.
+
     Returns:
         loss: () the summed loss.
         grad_context: (B, n, D).
         grad_target: (B, 1 + K, D).
     """
     _check_batch(context_vecs, target_vecs, weights)
+    return _sgns_grads(context_vecs, target_vecs, weights)
+
+
+def _sgns_grads(
+    context_vecs: torch.Tensor, target_vecs: torch.Tensor, weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`sgns_grads` after its checks."""
     scores = torch.bmm(context_vecs, target_vecs.transpose(1, 2))  # (B, n, 1+K)
     sig = torch.sigmoid(scores)  # (B, n, 1+K)
     g = sig * weights  # (B, n, 1+K)
@@ -298,12 +387,10 @@ def sgns_grads(
     return loss, grad_context, grad_target
 
 
-def _check_batch(context_vecs: torch.Tensor, target_vecs: torch.Tensor, weights: torch.Tensor) -> None:
-    if context_vecs.dim() != 3 or target_vecs.dim() != 3:
-        raise ValueError(
-            f"context_vecs and target_vecs must be 3-D (B, n, D) and (B, 1+K, D), got "
-            f"{tuple(context_vecs.shape)} and {tuple(target_vecs.shape)}"
-        )
+def _check_batch(context_vecs: object, target_vecs: object, weights: object) -> None:
+    checks.check_tensor("context_vecs", context_vecs, dim=3, floating=True, shape_text="(B, n, D)")
+    checks.check_tensor("target_vecs", target_vecs, dim=3, floating=True, shape_text="(B, 1+K, D)")
+    checks.check_tensor("weights", weights, dim=3, floating=True, shape_text="(B, n, 1+K)")
     b, n, d = context_vecs.shape
     if target_vecs.shape[0] != b or target_vecs.shape[2] != d or target_vecs.shape[1] < 2:
         raise ValueError(
@@ -313,13 +400,45 @@ def _check_batch(context_vecs: torch.Tensor, target_vecs: torch.Tensor, weights:
         raise ValueError(
             f"weights must be (B, n, 1+K) = {(b, n, target_vecs.shape[1])}, got {tuple(weights.shape)}"
         )
+    if not context_vecs.dtype == target_vecs.dtype == weights.dtype:
+        raise ValueError(
+            "context_vecs, target_vecs and weights must share one dtype, got "
+            f"{context_vecs.dtype}, {target_vecs.dtype} and {weights.dtype}"
+        )
+    for name, value in (("context_vecs", context_vecs), ("target_vecs", target_vecs), ("weights", weights)):
+        checks.check_finite(name, value)
 
 
-def _check_counts(counts: torch.Tensor) -> None:
-    if not isinstance(counts, torch.Tensor):
-        raise TypeError(f"counts must be a torch.Tensor, got {type(counts).__name__}")
-    if counts.dim() != 1 or counts.numel() == 0:
+def _check_step(in_w: object, out_w: object, contexts: object, targets: object, weights: object) -> None:
+    """The two (V, D) tables and a batch of ids and weights that fit them."""
+    checks.check_tensor("in_w", in_w, dim=2, floating=True, shape_text="(V, D)")
+    checks.check_tensor("out_w", out_w, shape=tuple(in_w.shape), shape_text="(V, D)", dtype=in_w.dtype)
+    vocab_size = in_w.shape[0]
+    checks.check_token_ids("contexts", contexts, vocab_size, shape_text="(B, n)")
+    b, n = contexts.shape
+    checks.check_token_ids("targets", targets, vocab_size, shape_text="(B, 1+K)")
+    if targets.shape[0] != b or targets.shape[1] < 2:
+        raise ValueError(f"targets must be (B={b}, 1+K >= 2), got {tuple(targets.shape)}")
+    checks.check_tensor("weights", weights, shape=(b, n, targets.shape[1]), shape_text="(B, n, 1+K)")
+    if weights.dtype != in_w.dtype:
+        raise ValueError(f"weights must have the tables' dtype {in_w.dtype}, got {weights.dtype}")
+    for name, value in (("in_w", in_w), ("out_w", out_w), ("weights", weights)):
+        checks.check_finite(name, value)
+
+
+def _check_noise_table(table: object, vocab_size: int) -> None:
+    checks.check_tensor("table", table, dim=1, dtype=(torch.int32, torch.int64), shape_text="(S,)")
+    if table.numel() == 0:
+        raise ValueError("table must hold at least one slot, got an empty tensor")
+    if int(table.min()) < 0 or int(table.max()) >= vocab_size:
+        raise ValueError(f"table must hold ids in [0, {vocab_size - 1}], got {int(table.min())}..{int(table.max())}")
+
+
+def _check_counts(counts: object) -> None:
+    checks.check_tensor("counts", counts, dim=1, shape_text="(V,)")
+    if counts.numel() == 0:
         raise ValueError(f"counts must be a non-empty 1-D tensor, got shape {tuple(counts.shape)}")
+    checks.check_finite("counts", counts)
     if (counts < 0).any():
         raise ValueError("counts must be non-negative")
 
@@ -332,12 +451,17 @@ class SkipGram(nn.Module):
     """Two embedding tables: ``in_emb`` (the word vectors we keep) and ``out_emb`` (for targets)."""
 
     def __init__(self, vocab_size: int, emb_dim: int, seed: int = 0):
-        """word2vec's start: ``in_emb`` uniform in +-0.5/D (drawn on a CPU generator), ``out_emb`` zero."""
+        """word2vec's start: ``in_emb`` uniform in +-0.5/D (drawn on a CPU generator), ``out_emb`` zero.
+
+        Args:
+            vocab_size: V, rows of each table.
+            emb_dim: D, length of each vector.
+            seed: seed of the start, an int in [0, 2**32).
+        """
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("emb_dim", emb_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        generator = torch.Generator().manual_seed(seed)
+        checks.check_int("vocab_size", vocab_size, at_least=1)
+        checks.check_int("emb_dim", emb_dim, at_least=1)
+        generator = cpu_generator(seed)
         start = (torch.rand(vocab_size, emb_dim, generator=generator) - 0.5) / emb_dim  # (V, D)
         self.in_emb = nn.Embedding(vocab_size, emb_dim, _weight=start)
         self.out_emb = nn.Embedding(vocab_size, emb_dim, _weight=torch.zeros(vocab_size, emb_dim))
@@ -346,10 +470,13 @@ class SkipGram(nn.Module):
         """Summed loss of a batch.
 
         Args:
-            contexts: (B, n) context ids.
-            targets: (B, 1 + K) centre id then K noise ids.
-            weights: (B, n, 1 + K) weight of each score.
+            contexts: (B, n) int64 context ids, each < V.
+            targets: (B, 1 + K) int64 centre id then K noise ids, each < V.
+            weights: (B, n, 1 + K) weight of each score, of the tables' dtype.
         """
+        vocab_size = self.in_emb.num_embeddings
+        checks.check_token_ids("contexts", contexts, vocab_size, shape_text="(B, n)")
+        checks.check_token_ids("targets", targets, vocab_size, shape_text="(B, 1+K)")
         context_vecs = self.in_emb(contexts)  # (B, n) -> (B, n, D)
         target_vecs = self.out_emb(targets)  # (B, 1+K) -> (B, 1+K, D)
         return sgns_loss(context_vecs, target_vecs, weights)
@@ -364,6 +491,16 @@ class TrainedSkipGram:
     config: SkipGramConfig  # the settings of the run
     epoch_losses: list[float] = field(default_factory=list)  # mean loss per (context, centre) pair
     pairs_per_epoch: list[int] = field(default_factory=list)  # (context, centre) pairs seen
+
+    def __post_init__(self) -> None:
+        checks.check_type("vocab", self.vocab, Vocab, "an embedlab.text.Vocab")
+        checks.check_type("model", self.model, SkipGram, "a SkipGram")
+        checks.check_type("config", self.config, SkipGramConfig, "a SkipGramConfig")
+        if self.model.in_emb.num_embeddings != len(self.vocab):
+            raise ValueError(
+                f"model must have one row per vocabulary entry ({len(self.vocab)}), "
+                f"got {self.model.in_emb.num_embeddings}"
+            )
 
     @property
     def vectors(self) -> torch.Tensor:
@@ -387,18 +524,24 @@ def epoch_batches(
     Args:
         token_ids, sentence_ids: (N,) the corpus (:func:`encode_corpus`).
         keep: (V,) keep probabilities (:func:`keep_probs`).
-        table: the noise table (:func:`noise_table`).
+        table: the noise table (:func:`noise_table`), ids < V.
+        config: the settings (window, negatives, batch_pairs).
+        generator: a CPU generator.
 
     Returns:
         a list of (contexts (B, 2r), targets (B, 1+K), weights (B, 2r, 1+K)) in training order.
     """
+    checks.check_type("config", config, SkipGramConfig, "a SkipGramConfig")
+    _check_keep(keep)
+    _check_noise_table(table, keep.numel())
+    _check_generator(generator)
     ids, sents = subsample(token_ids, sentence_ids, keep, generator)
     reach = torch.randint(1, config.window + 1, (ids.numel(),), generator=generator)  # (N,), as context_windows
     noise_ids = sample_noise(table, (ids.numel(), config.negatives), generator)  # (N, K)
     batches = []
     for r in range(1, config.window + 1):
         rows = torch.nonzero(reach == r).squeeze(1)  # (N_r,) centres of reach r
-        contexts, context_mask = window_slots(ids, sents, rows, r)  # (N_r, 2r)
+        contexts, context_mask = _window_slots(ids, sents, rows, r)  # (N_r, 2r)
         targets = torch.cat([ids[rows].unsqueeze(1), noise_ids[rows]], dim=1)  # (N_r, 1+K)
         usable = targets != targets[:, :1]  # (N_r, 1+K): noise equal to the centre is skipped
         usable[:, 0] = True
@@ -423,10 +566,18 @@ def batch_grads(
     Args:
         in_w: (V, D) input vectors (``in_emb.weight``).
         out_w: (V, D) output vectors (``out_emb.weight``).
-        contexts: (B, n) context ids.
-        targets: (B, 1 + K) centre id then K noise ids.
-        weights: (B, n, 1 + K) weight of each score.
+        contexts: (B, n) int64 context ids, each < V.
+        targets: (B, 1 + K) int64 centre id then K noise ids, each < V.
+        weights: (B, n, 1 + K) weight of each score, of the tables' dtype.
     """
+    _check_step(in_w, out_w, contexts, targets, weights)
+    return _batch_grads(in_w, out_w, contexts, targets, weights)
+
+
+def _batch_grads(
+    in_w: torch.Tensor, out_w: torch.Tensor, contexts: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`batch_grads` after the checks of the ids (the batch's shapes are checked by sgns_grads)."""
     b, n = contexts.shape
     d = in_w.shape[1]
     context_vecs = in_w.index_select(0, contexts.reshape(-1)).view(b, n, d)  # (B*n,) -> (B, n, D)
@@ -460,17 +611,34 @@ def sgd_step(
         contexts: (B, n) context ids.
         targets: (B, 1 + K) centre id then K noise ids.
         weights: (B, n, 1 + K) weight of each score.
-        lr: the learning rate.
+        lr: the learning rate (> 0).
         pool: an executor with at least one thread, or None to do everything in this thread.
     """
+    _check_step(in_w, out_w, contexts, targets, weights)
+    checks.check_float("lr", lr, above=0)
+    if pool is not None:
+        checks.check_type("pool", pool, ThreadPoolExecutor, "a concurrent.futures.ThreadPoolExecutor or None")
+    return _sgd_step(in_w, out_w, contexts, targets, weights, lr, pool)
+
+
+def _sgd_step(
+    in_w: torch.Tensor,
+    out_w: torch.Tensor,
+    contexts: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor,
+    lr: float,
+    pool: ThreadPoolExecutor | None,
+) -> torch.Tensor:
+    """:func:`sgd_step` without its checks: the training loop's batches are right by construction."""
     if pool is None or contexts.shape[0] < 2:
-        loss, grad_context, grad_target = batch_grads(in_w, out_w, contexts, targets, weights)
+        loss, grad_context, grad_target = _batch_grads(in_w, out_w, contexts, targets, weights)
         _add_rows(in_w, [contexts], [grad_context], lr)
         _add_rows(out_w, [targets], [grad_target], lr)
         return loss
     half = (contexts.shape[0] + 1) // 2
-    second = pool.submit(batch_grads, in_w, out_w, contexts[half:], targets[half:], weights[half:])
-    loss1, grad_context1, grad_target1 = batch_grads(in_w, out_w, contexts[:half], targets[:half], weights[:half])
+    second = pool.submit(_batch_grads, in_w, out_w, contexts[half:], targets[half:], weights[half:])
+    loss1, grad_context1, grad_target1 = _batch_grads(in_w, out_w, contexts[:half], targets[:half], weights[:half])
     loss2, grad_context2, grad_target2 = second.result()
     done = pool.submit(_add_rows, in_w, [contexts[:half], contexts[half:]], [grad_context1, grad_context2], lr)
     _add_rows(out_w, [targets[:half], targets[half:]], [grad_target1, grad_target2], lr)
@@ -495,8 +663,11 @@ def train(
             the noise); by default built from ``sentences`` with ``config.min_count``.
         progress: show a tqdm progress bar (it honours ``TQDM_DISABLE``).
     """
-    if not isinstance(config, SkipGramConfig):
-        raise TypeError(f"config must be a SkipGramConfig, got {type(config).__name__}")
+    _check_sentences(sentences)
+    checks.check_type("config", config, SkipGramConfig, "a SkipGramConfig")
+    if vocab is not None:
+        checks.check_type("vocab", vocab, Vocab, "an embedlab.text.Vocab or None")
+    checks.check_bool("progress", progress)
     sentences = [list(s) for s in sentences]
     if vocab is None:
         vocab = Vocab.build(sentences, min_freq=config.min_count)
@@ -506,7 +677,7 @@ def train(
     counts = count_vector(vocab)  # (V,)
     keep = keep_probs(counts, config.sample)  # (V,)
     table = noise_table(noise_distribution(counts, config.noise_power))  # (10**7,)
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = cpu_generator(config.seed)
     model = SkipGram(len(vocab), config.emb_dim, seed=config.seed)
     in_w = model.in_emb.weight.data  # (V, D), updated in place
     out_w = model.out_emb.weight.data  # (V, D), updated in place
@@ -544,7 +715,7 @@ def _train_epoch(
     for step, (contexts, targets, weights) in enumerate(batches):
         done = (epoch + step / len(batches)) / config.epochs  # share of training done
         lr = config.lr - (config.lr - config.min_lr) * done
-        loss_sum += sgd_step(in_w, out_w, contexts, targets, weights, lr, pool)
+        loss_sum += _sgd_step(in_w, out_w, contexts, targets, weights, lr, pool)
         pairs += int(weights[..., 0].sum())
     return float(loss_sum) / max(pairs, 1), pairs
 
@@ -565,173 +736,3 @@ def _own_threads(workers: int) -> Iterator[ThreadPoolExecutor | None]:
         if pool is not None:
             pool.shutdown()
         torch.set_num_threads(previous)
-
-
-# ---------------------------------------------------------------------------------------------
-# What the vectors learned
-
-
-def normalize_rows(vectors: torch.Tensor) -> torch.Tensor:
-    """(V, D) rows scaled to unit length (zero rows stay zero)."""
-    if vectors.dim() != 2:
-        raise ValueError(f"vectors must be 2-D (V, D), got shape {tuple(vectors.shape)}")
-    return F.normalize(vectors.to(torch.float32), dim=1)
-
-
-def _word_id(vocab: Vocab, word: str, name: str) -> int:
-    if not isinstance(word, str):
-        raise TypeError(f"{name} must be a str, got {type(word).__name__}")
-    if word not in vocab.stoi or word in SPECIALS:
-        raise KeyError(f"{name} {word!r} is not in the vocabulary")
-    return vocab.stoi[word]
-
-
-def _top_k(unit: torch.Tensor, query: torch.Tensor, exclude: Iterable[int], k: int) -> list[tuple[int, float]]:
-    sims = unit @ query  # (V,)
-    sims[list(range(len(SPECIALS)))] = -math.inf
-    for i in exclude:
-        sims[i] = -math.inf
-    values, ids = torch.topk(sims, k)
-    return list(zip(ids.tolist(), values.tolist()))
-
-
-def nearest(vectors: torch.Tensor, vocab: Vocab, word: str, k: int = 8) -> list[tuple[str, float]]:
-    """The ``k`` words with the highest cosine similarity to ``word`` (the word itself left out).
-
-    Args:
-        vectors: (V, D) word vectors in ``vocab``'s id order.
-    """
-    unit = normalize_rows(vectors)  # (V, D)
-    i = _word_id(vocab, word, "word")
-    return [(vocab.itos[j], s) for j, s in _top_k(unit, unit[i], [i], k)]
-
-
-def analogy(vectors: torch.Tensor, vocab: Vocab, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
-    """``a : b :: c : ?`` by 3CosAdd: words nearest to ``b - a + c`` (unit vectors; a, b, c left out)."""
-    unit = normalize_rows(vectors)  # (V, D)
-    ia, ib, ic = (_word_id(vocab, w, n) for w, n in ((a, "a"), (b, "b"), (c, "c")))
-    query = unit[ib] - unit[ia] + unit[ic]  # (D,)
-    return [(vocab.itos[j], s) for j, s in _top_k(unit, query, [ia, ib, ic], k)]
-
-
-def cosine(vectors: torch.Tensor, vocab: Vocab, word1: str, word2: str) -> float:
-    """Cosine similarity of two words."""
-    unit = normalize_rows(vectors)
-    return float(unit[_word_id(vocab, word1, "word1")] @ unit[_word_id(vocab, word2, "word2")])
-
-
-# ---------------------------------------------------------------------------------------------
-# The evaluation set (benchmarks/data/)
-
-
-@dataclass(frozen=True)
-class WordPair:
-    """A similarity judgement: two words and a score from 0 (unrelated) to 10 (same meaning)."""
-
-    word1: str
-    word2: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Analogy:
-    """``a : b :: c : d`` within one relation."""
-
-    relation: str
-    a: str
-    b: str
-    c: str
-    d: str
-
-
-def load_word_pairs(path: str | Path) -> list[WordPair]:
-    """Read a tab-separated file with columns ``word1, word2, score`` (and more, ignored)."""
-    rows = _read_tsv(path, ("word1", "word2", "score"))
-    return [WordPair(r["word1"], r["word2"], float(r["score"])) for r in rows]
-
-
-def load_analogies(path: str | Path) -> list[Analogy]:
-    """Read word pairs ``relation, x, y`` (tab-separated) and make every analogy within a relation.
-
-    Each ordered choice of two different pairs ``(x1, y1)``, ``(x2, y2)`` of one relation gives the
-    question ``x1 : y1 :: x2 : ?`` with answer ``y2`` (the way the Google and CA8 sets are built).
-    """
-    rows = _read_tsv(path, ("relation", "x", "y"))
-    return analogies_from_pairs([(r["relation"], r["x"], r["y"]) for r in rows])
-
-
-def analogies_from_pairs(pairs: Sequence[tuple[str, str, str]]) -> list[Analogy]:
-    """Every ``x1 : y1 :: x2 : y2`` from ``(relation, x, y)`` pairs of the same relation, in file order."""
-    by_relation: dict[str, list[tuple[str, str]]] = {}
-    for relation, x, y in pairs:
-        by_relation.setdefault(relation, []).append((x, y))
-    return [
-        Analogy(relation, x1, y1, x2, y2)
-        for relation, members in by_relation.items()
-        for i, (x1, y1) in enumerate(members)
-        for j, (x2, y2) in enumerate(members)
-        if i != j
-    ]
-
-
-def _read_tsv(path: str | Path, columns: Sequence[str]) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t")
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path} must have the columns {list(columns)}, it lacks {missing}")
-        return list(reader)
-
-
-@dataclass(frozen=True)
-class Scores:
-    """How a set of word vectors does on the evaluation set."""
-
-    spearman: float  # rank correlation of cosine similarity with the judgements
-    pairs_used: int  # judgements whose two words are in the vocabulary
-    analogy_top1: float  # share of analogies whose best answer is right
-    analogy_top5: float  # share whose right answer is among the best five
-    analogies_used: int  # analogies whose four words are in the vocabulary
-    by_relation: Mapping[str, float]  # top-1 accuracy per relation
-
-
-def evaluate(vectors: torch.Tensor, vocab: Vocab, pairs: Sequence[WordPair], analogies: Sequence[Analogy]) -> Scores:
-    """Spearman correlation on word pairs and analogy accuracy (3CosAdd), items out of vocabulary skipped."""
-    from scipy.stats import spearmanr  # scipy ships with scikit-learn; imported here to keep import light
-
-    unit = normalize_rows(vectors)  # (V, D)
-    known = [p for p in pairs if _known(vocab, p.word1, p.word2)]
-    if len(known) < 2:
-        raise ValueError(f"need at least 2 word pairs inside the vocabulary, got {len(known)}")
-    ids1 = torch.tensor([vocab.stoi[p.word1] for p in known])
-    ids2 = torch.tensor([vocab.stoi[p.word2] for p in known])
-    cosines = (unit[ids1] * unit[ids2]).sum(1)  # (P,)
-    rho = float(spearmanr(cosines.tolist(), [p.score for p in known]).statistic)
-    usable = [q for q in analogies if _known(vocab, q.a, q.b, q.c, q.d)]
-    if not usable:
-        raise ValueError("no analogy has all four words inside the vocabulary")
-    hits1, hits5 = [], []
-    per_relation: dict[str, list[bool]] = {}
-    for q in usable:
-        ia, ib, ic, id_ = (vocab.stoi[w] for w in (q.a, q.b, q.c, q.d))
-        best = [j for j, _ in _top_k(unit, unit[ib] - unit[ia] + unit[ic], [ia, ib, ic], 5)]
-        hits1.append(best[0] == id_)
-        hits5.append(id_ in best)
-        per_relation.setdefault(q.relation, []).append(best[0] == id_)
-    return Scores(
-        spearman=rho,
-        pairs_used=len(known),
-        analogy_top1=sum(hits1) / len(usable),
-        analogy_top5=sum(hits5) / len(usable),
-        analogies_used=len(usable),
-        by_relation={r: sum(h) / len(h) for r, h in per_relation.items()},
-    )
-
-
-def _known(vocab: Vocab, *words: str) -> bool:
-    return all(w in vocab.stoi and w not in SPECIALS for w in words)
-
-
-def vocab_from_words(words: Sequence[str]) -> Vocab:
-    """A :class:`Vocab` whose ids 2.. are ``words`` in the given order (e.g. gensim's ``index_to_key``)."""
-    return Vocab(list(SPECIALS) + list(words))

@@ -6,16 +6,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from embedlab import skipgram as sg
-from embedlab.text import PAD, UNK, Vocab
+from embedlab import vectors as vq
+from embedlab.text import Vocab
 
-DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 
 
 def random_batch(b: int, n: int, k: int, d: int, seed: int, dtype=torch.float64):
@@ -53,18 +52,21 @@ def test_config_defaults_are_word2vecs():
     "field, value, message",
     [
         ("emb_dim", 0, "emb_dim must be an int >= 1"),
-        ("window", 2.5, "window must be an int >= 1"),
-        ("negatives", True, "negatives must be an int >= 1"),
+        ("window", 2.5, "window must be an int"),
+        ("negatives", True, "negatives must be an int"),
         ("batch_pairs", -1, "batch_pairs must be an int >= 1"),
-        ("workers", 3, "workers must be 1 or 2"),
+        ("workers", 3, "workers must be an int >= 1 and <= 2"),
         ("seed", -1, "seed must be an int >= 0"),
-        ("sample", 0.0, "sample must be > 0"),
-        ("noise_power", -1.0, "noise_power must be > 0"),
+        ("seed", 2**32, "seed must be an int >= 0 and < 4294967296"),
+        ("sample", 0.0, "sample must be a number > 0"),
+        ("noise_power", -1.0, "noise_power must be a number > 0"),
+        ("lr", float("nan"), "lr must be a finite number"),
         ("min_lr", 0.1, "need 0 < min_lr <= lr"),
     ],
 )
 def test_config_rejects_bad_values(field, value, message):
-    with pytest.raises(ValueError, match=message):
+    error = TypeError if isinstance(value, (bool, float)) and field in ("window", "negatives") else ValueError
+    with pytest.raises(error, match=message):
         sg.SkipGramConfig(**{field: value})
 
 
@@ -119,16 +121,20 @@ def test_noise_distribution():
 
 @pytest.mark.parametrize("function", [lambda c: sg.keep_probs(c, 1e-3), sg.noise_distribution])
 def test_count_functions_reject_bad_counts(function):
-    with pytest.raises(TypeError, match="counts must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"counts must be a tensor of shape \(V,\), got a list"):
         function([1.0, 2.0])
-    with pytest.raises(ValueError, match="counts must be a non-empty 1-D tensor"):
+    with pytest.raises(ValueError, match=r"counts must have shape \(V,\)"):
         function(torch.ones(2, 2))
+    with pytest.raises(ValueError, match="counts must be a non-empty 1-D tensor"):
+        function(torch.ones(0))
+    with pytest.raises(ValueError, match="counts must hold finite numbers"):
+        function(torch.tensor([1.0, float("inf")]))
     with pytest.raises(ValueError, match="counts must be non-negative"):
         function(torch.tensor([1.0, -1.0]))
 
 
 def test_keep_probs_and_noise_reject_bad_parameters():
-    with pytest.raises(ValueError, match="sample must be > 0"):
+    with pytest.raises(ValueError, match="sample must be a number > 0"):
         sg.keep_probs(torch.ones(3), 0.0)
     with pytest.raises(ValueError, match="counts must have at least one positive entry"):
         sg.noise_distribution(torch.zeros(3))
@@ -144,12 +150,14 @@ def test_noise_table_shares_match_the_distribution():
 
 
 def test_noise_table_errors():
-    with pytest.raises(TypeError, match="noise must be a torch.Tensor, got list"):
+    with pytest.raises(TypeError, match=r"noise must be a tensor of shape \(V,\), got a list"):
         sg.noise_table([0.5, 0.5])
     with pytest.raises(ValueError, match="noise must be a 1-D tensor of non-negative probabilities"):
         sg.noise_table(torch.tensor([0.5, 0.6]))
     with pytest.raises(ValueError, match="size must be an int >= len"):
         sg.noise_table(torch.tensor([0.5, 0.5]), size=1)
+    with pytest.raises(ValueError, match="and <= 1000000000"):
+        sg.noise_table(torch.tensor([0.5, 0.5]), size=10**12)
 
 
 def test_sample_noise_is_seeded_and_follows_the_table():
@@ -198,7 +206,7 @@ def test_window_slots():
     assert contexts[mask].tolist() == [11, 12, 10, 11, 14]
     with pytest.raises(ValueError, match="reach must be an int >= 1"):
         sg.window_slots(token_ids, sentence_ids, torch.tensor([0]), 0)
-    with pytest.raises(ValueError, match=r"centres must be 1-D \(R,\)"):
+    with pytest.raises(ValueError, match=r"centres must have shape \(R,\)"):
         sg.window_slots(token_ids, sentence_ids, torch.tensor([[0]]), 1)
     with pytest.raises(ValueError, match="token_ids and sentence_ids must be 1-D of one shape"):
         sg.window_slots(token_ids, sentence_ids[:3], torch.tensor([0]), 1)
@@ -260,8 +268,12 @@ def test_zero_weight_slots_get_no_gradient():
 @pytest.mark.parametrize("function", [sg.sgns_loss, sg.sgns_grads])
 def test_batch_shape_errors(function):
     c, t, w = random_batch(2, 3, 2, 4, seed=0)
-    with pytest.raises(ValueError, match="context_vecs and target_vecs must be 3-D"):
+    with pytest.raises(ValueError, match=r"context_vecs must have shape \(B, n, D\)"):
         function(c[0], t, w)
+    with pytest.raises(ValueError, match="must share one dtype"):
+        function(c.float(), t, w)
+    with pytest.raises(ValueError, match="must share one dtype"):
+        function(c, t, w.float())
     with pytest.raises(ValueError, match="target_vecs must be"):
         function(c, t[:, :, :3], w)
     with pytest.raises(ValueError, match="target_vecs must be"):
@@ -283,7 +295,7 @@ def test_skipgram_starts_like_word2vec():
     assert not torch.equal(sg.SkipGram(50, 8, seed=2).in_emb.weight, model.in_emb.weight)
     with pytest.raises(ValueError, match="vocab_size must be an int >= 1"):
         sg.SkipGram(0, 8)
-    with pytest.raises(ValueError, match="emb_dim must be an int >= 1"):
+    with pytest.raises(TypeError, match="emb_dim must be an int"):
         sg.SkipGram(5, 2.0)
 
 
@@ -378,10 +390,10 @@ def test_train_is_deterministic_and_learns_the_topics():
     assert all(p > 0 for p in first.pairs_per_epoch)
     other = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "seed": 1}), progress=False)
     assert not torch.equal(first.vectors, other.vectors)
-    same_topic = sg.cosine(first.vectors, first.vocab, "animal1", "animal2")
-    other_topic = sg.cosine(first.vectors, first.vocab, "animal1", "fruit2")
+    same_topic = vq.cosine(first.vectors, first.vocab, "animal1", "animal2")
+    other_topic = vq.cosine(first.vectors, first.vocab, "animal1", "fruit2")
     assert same_topic > other_topic + 0.3
-    neighbours = [w for w, _ in sg.nearest(first.vectors, first.vocab, "fruit0", k=5)]
+    neighbours = [w for w, _ in vq.nearest(first.vectors, first.vocab, "fruit0", k=5)]
     assert not any(w.startswith("animal") for w in neighbours)  # the filler "the" may be among them
 
 
@@ -399,7 +411,7 @@ def test_train_leaves_torch_threads_as_they_were():
 
 
 def test_train_errors():
-    with pytest.raises(TypeError, match="config must be a SkipGramConfig, got dict"):
+    with pytest.raises(TypeError, match="config must be a SkipGramConfig, got a dict"):
         sg.train(toy_corpus(10), {"epochs": 1})
     with pytest.raises(ValueError, match="the vocabulary is empty"):
         sg.train([["a", "b"]], sg.SkipGramConfig(min_count=5), progress=False)
@@ -410,144 +422,3 @@ def test_train_with_a_given_vocabulary():
     vocab = Vocab.build(corpus, max_size=6)
     result = sg.train(corpus, TOY_CONFIG, vocab=vocab, progress=False)
     assert result.vocab is vocab and result.vectors.shape == (6, 16)
-
-
-# ---------------------------------------------------------------------------------------------
-# Inspecting vectors
-
-
-def tiny_space():
-    vocab = sg.vocab_from_words(["king", "queen", "man", "woman", "apple"])
-    vectors = torch.tensor(
-        [
-            [9.0, 9.0, 9.0],  # <pad>: would win every search if it were not left out
-            [9.0, 9.0, 8.0],  # <unk>
-            [1.0, 1.0, 0.0],  # king = royal + male
-            [1.0, 0.0, 1.0],  # queen = royal + female
-            [0.0, 1.0, 0.0],  # man
-            [0.0, 0.0, 1.0],  # woman
-            [-1.0, 0.2, 0.2],  # apple
-        ]
-    )
-    return vectors, vocab
-
-
-def test_vocab_from_words_keeps_the_order():
-    vocab = sg.vocab_from_words(["b", "a"])
-    assert vocab.itos == [PAD, UNK, "b", "a"]
-
-
-def test_nearest_analogy_and_cosine():
-    vectors, vocab = tiny_space()
-    assert [w for w, _ in sg.nearest(vectors, vocab, "king", k=2)] == ["man", "queen"]
-    assert sg.nearest(vectors, vocab, "king", k=1)[0][1] == pytest.approx(1 / math.sqrt(2))
-    assert sg.analogy(vectors, vocab, "man", "king", "woman")[0][0] == "queen"
-    assert sg.cosine(vectors, vocab, "man", "woman") == pytest.approx(0.0)
-
-
-def test_inspection_errors():
-    vectors, vocab = tiny_space()
-    with pytest.raises(KeyError, match="word 'prince' is not in the vocabulary"):
-        sg.nearest(vectors, vocab, "prince")
-    with pytest.raises(KeyError, match="c '<unk>' is not in the vocabulary"):
-        sg.analogy(vectors, vocab, "man", "king", "<unk>")
-    with pytest.raises(TypeError, match="word1 must be a str, got int"):
-        sg.cosine(vectors, vocab, 3, "man")
-    with pytest.raises(ValueError, match="vectors must be 2-D"):
-        sg.normalize_rows(torch.ones(3))
-
-
-# ---------------------------------------------------------------------------------------------
-# The evaluation set
-
-
-def test_evaluation_files_load():
-    pairs = sg.load_word_pairs(DATA / "zh_word_similarity.tsv")
-    analogies = sg.load_analogies(DATA / "zh_analogy_pairs.tsv")
-    assert len(pairs) == 98 and all(0 <= p.score <= 10 for p in pairs)
-    assert len({(p.word1, p.word2) for p in pairs}) == 98
-    relations = Counter(q.relation for q in analogies)
-    assert relations == {
-        "capital-country": 22 * 21, "province-capital": 25 * 24, "country-currency": 9 * 8,
-        "male-female": 12 * 11, "leader-country": 15 * 14,
-    }
-
-
-def test_every_evaluation_word_occurs_at_least_ten_times():
-    counts = Counter(w for s in sg.training_corpus() for w in s)
-    pairs = sg.load_word_pairs(DATA / "zh_word_similarity.tsv")
-    analogies = sg.load_analogies(DATA / "zh_analogy_pairs.tsv")
-    words = {w for p in pairs for w in (p.word1, p.word2)} | {w for q in analogies for w in (q.a, q.b, q.c, q.d)}
-    assert min(counts[w] for w in words) >= 10
-
-
-def test_analogies_from_pairs():
-    questions = sg.analogies_from_pairs([("r", "a", "A"), ("r", "b", "B"), ("s", "x", "X"), ("r", "c", "C")])
-    assert len(questions) == 6
-    assert questions[0] == sg.Analogy("r", "a", "A", "b", "B")
-    assert sg.Analogy("r", "c", "C", "a", "A") in questions
-    assert all(q.relation == "r" for q in questions)
-
-
-def test_loaders_report_missing_columns(tmp_path):
-    path = tmp_path / "bad.tsv"
-    path.write_text("first\tsecond\nx\ty\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"must have the columns \['word1', 'word2', 'score'\]"):
-        sg.load_word_pairs(path)
-    with pytest.raises(ValueError, match=r"must have the columns \['relation', 'x', 'y'\]"):
-        sg.load_analogies(path)
-
-
-def test_evaluate_equals_gensims_own_evaluation(tmp_path):
-    from gensim.models import KeyedVectors
-
-    pairs = sg.load_word_pairs(DATA / "zh_word_similarity.tsv")
-    analogies = sg.load_analogies(DATA / "zh_analogy_pairs.tsv")
-    words = sorted({w for p in pairs for w in (p.word1, p.word2)} | {w for q in analogies for w in (q.a, q.b)})
-    words = [w for w in words if w != "海口"]  # one word left out: both must skip its items
-    vectors = torch.randn(len(words), 10, generator=torch.Generator().manual_seed(0))
-    # Push each relation's (x, y) offsets towards one direction, so that some analogies are right.
-    relation_dirs = {r: torch.randn(10, generator=torch.Generator().manual_seed(i)) for i, r in
-                     enumerate(sorted({q.relation for q in analogies}))}
-    for q in analogies:
-        if q.b in words and q.a in words:
-            vectors[words.index(q.b)] = vectors[words.index(q.a)] * 0.3 + relation_dirs[q.relation]
-    ours = sg.evaluate(torch.cat([torch.zeros(2, 10), vectors]), sg.vocab_from_words(words), pairs, analogies)
-
-    keyed = KeyedVectors(vector_size=10)
-    keyed.add_vectors(words, vectors.numpy())
-    pair_file = tmp_path / "pairs.tsv"
-    pair_file.write_text("".join(f"{p.word1}\t{p.word2}\t{p.score}\n" for p in pairs), encoding="utf-8")
-    _, (spearman, _), oov = keyed.evaluate_word_pairs(pair_file, delimiter="\t")
-    analogy_file = tmp_path / "analogies.txt"
-    lines, relation = [], None
-    for q in analogies:
-        if q.relation != relation:
-            relation = q.relation
-            lines.append(f": {relation}")
-        lines.append(f"{q.a} {q.b} {q.c} {q.d}")
-    analogy_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    accuracy, sections = keyed.evaluate_word_analogies(analogy_file)
-
-    assert ours.spearman == pytest.approx(spearman, abs=1e-9)
-    assert ours.pairs_used == round(len(pairs) * (1 - oov / 100))
-    assert ours.analogy_top1 == pytest.approx(accuracy, abs=1e-12)
-    assert 0.05 < ours.analogy_top1 < 0.95
-    total = next(s for s in sections if s["section"] == "Total accuracy")
-    assert ours.analogies_used == len(total["correct"]) + len(total["incorrect"])
-    for section in sections[:-1]:
-        n = len(section["correct"]) + len(section["incorrect"])
-        assert ours.by_relation[section["section"]] == pytest.approx(len(section["correct"]) / n)
-    assert ours.analogy_top1 <= ours.analogy_top5 <= 1
-
-
-def test_evaluate_errors():
-    vectors, vocab = tiny_space()
-    analogies = [sg.Analogy("r", "man", "king", "woman", "queen")]
-    pairs = [sg.WordPair("king", "queen", 8.0), sg.WordPair("man", "woman", 7.0)]
-    with pytest.raises(ValueError, match="need at least 2 word pairs inside the vocabulary"):
-        sg.evaluate(vectors, vocab, pairs[:1] + [sg.WordPair("x", "y", 1.0)], analogies)
-    with pytest.raises(ValueError, match="no analogy has all four words inside the vocabulary"):
-        sg.evaluate(vectors, vocab, pairs, [sg.Analogy("r", "man", "king", "woman", "princess")])
-    scores = sg.evaluate(vectors, vocab, pairs, analogies)
-    assert scores.analogy_top1 == 1.0 and scores.analogies_used == 1 and scores.pairs_used == 2
