@@ -422,3 +422,162 @@ def test_train_with_a_given_vocabulary():
     vocab = Vocab.build(corpus, max_size=6)
     result = sg.train(corpus, TOY_CONFIG, vocab=vocab, progress=False)
     assert result.vocab is vocab and result.vectors.shape == (6, 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract: every public callable refuses bad input with a clear error
+
+
+def _toy_corpus():
+    return torch.tensor([2, 3, 4, 2]), torch.tensor([0, 0, 1, 1])
+
+
+def _toy_tables(v: int = 6, d: int = 4):
+    return torch.zeros(v, d), torch.zeros(v, d)
+
+
+def _toy_step():
+    """contexts (1, 2), targets (1, 3), weights (1, 2, 3), all fitting tables of 6 rows."""
+    return torch.tensor([[2, 3]]), torch.tensor([[4, 5, 2]]), torch.ones(1, 2, 3)
+
+
+_VOCAB = Vocab.build([["a", "b", "a"]])
+_KEEP = torch.ones(6, dtype=torch.float64)
+_TABLE = torch.tensor([2, 3, 4, 5], dtype=torch.int32)
+_C, _T, _W = _toy_step()
+_IN, _OUT = _toy_tables()
+_MODEL = sg.SkipGram(6, 4)
+_TRAINED_ARGS = (_VOCAB, sg.SkipGram(len(_VOCAB), 4), sg.SkipGramConfig())
+_NAN = float("nan")
+
+BAD_CALLS = [
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(emb_dim=1.5), TypeError, "emb_dim must be an int"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(window=0), ValueError, "window must be an int >= 1"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(negatives=True), TypeError, "negatives must be an int"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(epochs=None), TypeError, "epochs must be an int"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(workers=3), ValueError, "workers must be an int >= 1 and <= 2"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(seed=2**32), ValueError, "seed must be an int >= 0"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(seed="0"), TypeError, "seed must be an int"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(sample=_NAN), ValueError, "sample must be a finite number"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(noise_power="0.75"), TypeError, "noise_power must be a number"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(lr=-0.1), ValueError, "lr must be a number > 0"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(min_lr=float("inf")), ValueError, "min_lr must be a finite number"),
+    ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(lr=0.01, min_lr=0.1), ValueError, "need 0 < min_lr <= lr"),
+    ("skipgram.training_corpus", lambda: sg.training_corpus("yes"), TypeError, "drop_punctuation must be True or False"),
+    ("skipgram.training_corpus", lambda: sg.training_corpus(None), TypeError, "drop_punctuation must be True or False"),
+    ("skipgram.encode_corpus", lambda: sg.encode_corpus(None, _VOCAB), TypeError, "sentences must be an iterable of word sequences"),
+    ("skipgram.encode_corpus", lambda: sg.encode_corpus("a b", _VOCAB), TypeError, "sentences must be an iterable of word sequences"),
+    ("skipgram.encode_corpus", lambda: sg.encode_corpus([3], _VOCAB), TypeError, "sentences[0] must be a sequence of words"),
+    ("skipgram.encode_corpus", lambda: sg.encode_corpus([["a"]], None), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("skipgram.encode_corpus", lambda: sg.encode_corpus([["zzz"]], _VOCAB), ValueError, "no word of sentences is in the vocabulary"),
+    ("skipgram.count_vector", lambda: sg.count_vector(["a"]), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("skipgram.keep_probs", lambda: sg.keep_probs(None, 1e-3), TypeError, "counts must be a tensor"),
+    ("skipgram.keep_probs", lambda: sg.keep_probs(torch.tensor([1.0, _NAN]), 1e-3), ValueError, "counts must hold finite numbers"),
+    ("skipgram.keep_probs", lambda: sg.keep_probs(torch.tensor([1.0, -2.0]), 1e-3), ValueError, "counts must be non-negative"),
+    ("skipgram.keep_probs", lambda: sg.keep_probs(torch.ones(3), "1e-3"), TypeError, "sample must be a number"),
+    ("skipgram.keep_probs", lambda: sg.keep_probs(torch.ones(3), -1.0), ValueError, "sample must be a number > 0"),
+    ("skipgram.noise_distribution", lambda: sg.noise_distribution([1.0]), TypeError, "counts must be a tensor"),
+    ("skipgram.noise_distribution", lambda: sg.noise_distribution(torch.zeros(3)), ValueError, "counts must have at least one positive entry"),
+    ("skipgram.noise_distribution", lambda: sg.noise_distribution(torch.ones(3), power=0), ValueError, "power must be a number > 0"),
+    ("skipgram.noise_distribution", lambda: sg.noise_distribution(torch.ones(3), power=_NAN), ValueError, "power must be a finite number"),
+    ("skipgram.noise_table", lambda: sg.noise_table(None), TypeError, "noise must be a tensor"),
+    ("skipgram.noise_table", lambda: sg.noise_table(torch.tensor([1, 0])), ValueError, "noise must have a floating-point dtype"),
+    ("skipgram.noise_table", lambda: sg.noise_table(torch.tensor([0.5, _NAN])), ValueError, "noise must hold finite numbers"),
+    ("skipgram.noise_table", lambda: sg.noise_table(torch.tensor([0.7, 0.7])), ValueError, "probabilities summing to 1"),
+    ("skipgram.noise_table", lambda: sg.noise_table(torch.tensor([0.5, 0.5]), size=10.0), TypeError, "size must be an int"),
+    ("skipgram.noise_table", lambda: sg.noise_table(torch.tensor([0.5, 0.5]), size=10**12), ValueError, "size must be an int >= len(noise)"),
+    ("skipgram.sample_noise", lambda: sg.sample_noise([1, 2], (2,), torch.Generator()), TypeError, "table must be a tensor"),
+    ("skipgram.sample_noise", lambda: sg.sample_noise(torch.tensor([1.0]), (2,), torch.Generator()), ValueError, "table must have dtype"),
+    ("skipgram.sample_noise", lambda: sg.sample_noise(_TABLE[:0], (2,), torch.Generator()), ValueError, "table must hold at least one slot"),
+    ("skipgram.sample_noise", lambda: sg.sample_noise(_TABLE, (2, -1), torch.Generator()), ValueError, "shape[1] must be an int >= 0"),
+    ("skipgram.sample_noise", lambda: sg.sample_noise(_TABLE, 5, torch.Generator()), TypeError, "shape must be a list or tuple"),
+    ("skipgram.sample_noise", lambda: sg.sample_noise(_TABLE, (2,), 0), TypeError, "generator must be a torch.Generator"),
+    ("skipgram.subsample", lambda: sg.subsample(*_toy_corpus(), _KEEP, None), TypeError, "generator must be a torch.Generator"),
+    ("skipgram.subsample", lambda: sg.subsample(torch.tensor([2, 9]), torch.tensor([0, 0]), _KEEP, torch.Generator()), ValueError, "token_ids must hold ids in [0, 5]"),
+    ("skipgram.subsample", lambda: sg.subsample(torch.tensor([2.0]), torch.tensor([0]), _KEEP, torch.Generator()), ValueError, "token_ids must have dtype torch.int64"),
+    ("skipgram.subsample", lambda: sg.subsample(torch.tensor([2]), torch.tensor([0, 0]), _KEEP, torch.Generator()), ValueError, "token_ids and sentence_ids must be 1-D of one shape"),
+    ("skipgram.subsample", lambda: sg.subsample(*_toy_corpus(), _KEEP * 2, torch.Generator()), ValueError, "keep must be a non-empty (V,) tensor of probabilities"),
+    ("skipgram.subsample", lambda: sg.subsample(*_toy_corpus(), [1.0] * 6, torch.Generator()), TypeError, "keep must be a tensor"),
+    ("skipgram.window_slots", lambda: sg.window_slots(*_toy_corpus(), torch.tensor([0, 4]), 1), ValueError, "centres must hold ids in [0, 3]"),
+    ("skipgram.window_slots", lambda: sg.window_slots(*_toy_corpus(), [0], 1), TypeError, "centres must be a tensor"),
+    ("skipgram.window_slots", lambda: sg.window_slots(*_toy_corpus(), torch.tensor([0]), 1.0), TypeError, "reach must be an int"),
+    ("skipgram.window_slots", lambda: sg.window_slots(*_toy_corpus(), torch.tensor([0]), 0), ValueError, "reach must be an int >= 1"),
+    ("skipgram.window_slots", lambda: sg.window_slots(None, torch.tensor([0]), torch.tensor([0]), 1), TypeError, "token_ids must be a tensor"),
+    ("skipgram.window_slots", lambda: sg.window_slots(torch.tensor([-1, 2]), torch.tensor([0, 0]), torch.tensor([0]), 1), ValueError, "token_ids must hold ids in"),
+    ("skipgram.window_slots", lambda: sg.window_slots(torch.tensor([1]), torch.tensor([0.0]), torch.tensor([0]), 1), ValueError, "sentence_ids must have dtype torch.int64"),
+    ("skipgram.context_windows", lambda: sg.context_windows(*_toy_corpus(), 2, "seed"), TypeError, "generator must be a torch.Generator"),
+    ("skipgram.context_windows", lambda: sg.context_windows(*_toy_corpus(), True, torch.Generator()), TypeError, "window must be an int"),
+    ("skipgram.context_windows", lambda: sg.context_windows(*_toy_corpus(), -2, torch.Generator()), ValueError, "window must be an int >= 1"),
+    ("skipgram.context_windows", lambda: sg.context_windows(torch.tensor([[2]]), torch.tensor([[0]]), 2, torch.Generator()), ValueError, "token_ids must have shape (N,)"),
+    ("skipgram.sgns_loss", lambda: sg.sgns_loss(None, torch.zeros(1, 2, 3), torch.ones(1, 1, 2)), TypeError, "context_vecs must be a tensor"),
+    ("skipgram.sgns_loss", lambda: sg.sgns_loss(torch.zeros(1, 1, 3), torch.zeros(1, 2, 3, dtype=torch.float64), torch.ones(1, 1, 2)), ValueError, "must share one dtype"),
+    ("skipgram.sgns_loss", lambda: sg.sgns_loss(torch.zeros(1, 1, 3, dtype=torch.long), torch.zeros(1, 2, 3), torch.ones(1, 1, 2)), ValueError, "context_vecs must have a floating-point dtype"),
+    ("skipgram.sgns_loss", lambda: sg.sgns_loss(torch.zeros(1, 1, 3), torch.zeros(1, 2, 4), torch.ones(1, 1, 2)), ValueError, "target_vecs must be (B=1, 1+K >= 2, D=3)"),
+    ("skipgram.sgns_loss", lambda: sg.sgns_loss(torch.zeros(1, 1, 3), torch.zeros(1, 2, 3), torch.ones(1, 2, 2)), ValueError, "weights must be (B, n, 1+K)"),
+    ("skipgram.sgns_loss", lambda: sg.sgns_loss(torch.full((1, 1, 3), _NAN), torch.zeros(1, 2, 3), torch.ones(1, 1, 2)), ValueError, "context_vecs must hold finite numbers"),
+    ("skipgram.sgns_grads", lambda: sg.sgns_grads(torch.zeros(1, 1, 3), torch.zeros(1, 2, 3), torch.ones(1, 1, 2, dtype=torch.float64)), ValueError, "must share one dtype"),
+    ("skipgram.sgns_grads", lambda: sg.sgns_grads(torch.zeros(1, 1, 3), [[0.0]], torch.ones(1, 1, 2)), TypeError, "target_vecs must be a tensor"),
+    ("skipgram.sgns_grads", lambda: sg.sgns_grads(torch.zeros(1, 1, 3), torch.zeros(1, 2, 3), torch.full((1, 1, 2), float("inf"))), ValueError, "weights must hold finite numbers"),
+    ("skipgram.SkipGram", lambda: sg.SkipGram(0, 4), ValueError, "vocab_size must be an int >= 1"),
+    ("skipgram.SkipGram", lambda: sg.SkipGram(6.0, 4), TypeError, "vocab_size must be an int"),
+    ("skipgram.SkipGram", lambda: sg.SkipGram(6, None), TypeError, "emb_dim must be an int"),
+    ("skipgram.SkipGram", lambda: sg.SkipGram(6, 4, seed=-1), ValueError, "seed must be an int >= 0"),
+    ("skipgram.SkipGram", lambda: sg.SkipGram(6, 4, seed=2**40), ValueError, "seed must be an int >= 0"),
+    ("skipgram.SkipGram.forward", lambda: _MODEL(torch.tensor([[2, 6]]), _T, _W), ValueError, "contexts must hold ids in [0, 5]"),
+    ("skipgram.SkipGram.forward", lambda: _MODEL(_C, torch.tensor([[-1, 2, 3]]), _W), ValueError, "targets must hold ids in [0, 5]"),
+    ("skipgram.SkipGram.forward", lambda: _MODEL(_C.float(), _T, _W), ValueError, "contexts must have dtype torch.int64"),
+    ("skipgram.SkipGram.forward", lambda: _MODEL([[2, 3]], _T, _W), TypeError, "contexts must be a tensor"),
+    ("skipgram.SkipGram.forward", lambda: _MODEL(_C[0], _T, _W), ValueError, "contexts must have shape (B, n)"),
+    ("skipgram.SkipGram.forward", lambda: _MODEL(_C, _T, _W.double()), ValueError, "must share one dtype"),
+    ("skipgram.TrainedSkipGram", lambda: sg.TrainedSkipGram(None, *_TRAINED_ARGS[1:]), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("skipgram.TrainedSkipGram", lambda: sg.TrainedSkipGram(_VOCAB, None, _TRAINED_ARGS[2]), TypeError, "model must be a SkipGram"),
+    ("skipgram.TrainedSkipGram", lambda: sg.TrainedSkipGram(_VOCAB, _TRAINED_ARGS[1], {}), TypeError, "config must be a SkipGramConfig"),
+    ("skipgram.TrainedSkipGram", lambda: sg.TrainedSkipGram(_VOCAB, sg.SkipGram(99, 4), _TRAINED_ARGS[2]), ValueError, "model must have one row per vocabulary entry"),
+    ("skipgram.epoch_batches", lambda: sg.epoch_batches(*_toy_corpus(), _KEEP, _TABLE, {}, torch.Generator()), TypeError, "config must be a SkipGramConfig"),
+    ("skipgram.epoch_batches", lambda: sg.epoch_batches(*_toy_corpus(), _KEEP, torch.tensor([2, 7], dtype=torch.int32), sg.SkipGramConfig(), torch.Generator()), ValueError, "table must hold ids in [0, 5]"),
+    ("skipgram.epoch_batches", lambda: sg.epoch_batches(*_toy_corpus(), _KEEP, _TABLE, sg.SkipGramConfig(), 1), TypeError, "generator must be a torch.Generator"),
+    ("skipgram.epoch_batches", lambda: sg.epoch_batches(*_toy_corpus(), None, _TABLE, sg.SkipGramConfig(), torch.Generator()), TypeError, "keep must be a tensor"),
+    ("skipgram.epoch_batches", lambda: sg.epoch_batches(torch.tensor([2, 8]), torch.tensor([0, 0]), _KEEP, _TABLE, sg.SkipGramConfig(), torch.Generator()), ValueError, "token_ids must hold ids in [0, 5]"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(None, _OUT, _C, _T, _W), TypeError, "in_w must be a tensor"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT[:3], _C, _T, _W), ValueError, "out_w must have shape (V, D)"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT.double(), _C, _T, _W), ValueError, "out_w must have dtype torch.float32"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT, torch.tensor([[2, 6]]), _T, _W), ValueError, "contexts must hold ids in [0, 5]"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT, _C, torch.tensor([[2, 3, 99]]), _W), ValueError, "targets must hold ids in [0, 5]"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT, _C, _T[:, :1], _W[..., :1]), ValueError, "targets must be (B=1, 1+K >= 2)"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT, _C, _T, _W[:, :1]), ValueError, "weights must have shape (B, n, 1+K)"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT, _C, _T, _W.double()), ValueError, "weights must have the tables' dtype"),
+    ("skipgram.batch_grads", lambda: sg.batch_grads(_IN, _OUT, _C.int(), _T, _W), ValueError, "contexts must have dtype torch.int64"),
+    ("skipgram.sgd_step", lambda: sg.sgd_step(_IN.clone(), _OUT.clone(), _C, _T, _W, lr=0.0), ValueError, "lr must be a number > 0"),
+    ("skipgram.sgd_step", lambda: sg.sgd_step(_IN.clone(), _OUT.clone(), _C, _T, _W, lr=_NAN), ValueError, "lr must be a finite number"),
+    ("skipgram.sgd_step", lambda: sg.sgd_step(_IN.clone(), _OUT.clone(), _C, _T, _W, lr="0.1"), TypeError, "lr must be a number"),
+    ("skipgram.sgd_step", lambda: sg.sgd_step(_IN.clone(), _OUT.clone(), _C, _T, _W, 0.1, pool=2), TypeError, "pool must be a concurrent.futures.ThreadPoolExecutor"),
+    ("skipgram.sgd_step", lambda: sg.sgd_step(_IN.clone(), _OUT.clone(), torch.tensor([[2, 7]]), _T, _W, 0.1), ValueError, "contexts must hold ids in [0, 5]"),
+    ("skipgram.sgd_step", lambda: sg.sgd_step(torch.full((6, 4), _NAN), _OUT.clone(), _C, _T, _W, 0.1), ValueError, "in_w must hold finite numbers"),
+    ("skipgram.train", lambda: sg.train(None, progress=False), TypeError, "sentences must be an iterable of word sequences"),
+    ("skipgram.train", lambda: sg.train("a b c", progress=False), TypeError, "sentences must be an iterable of word sequences"),
+    ("skipgram.train", lambda: sg.train([["a"]], {"epochs": 1}), TypeError, "config must be a SkipGramConfig"),
+    ("skipgram.train", lambda: sg.train([["a"]], vocab=["a"], progress=False), TypeError, "vocab must be an embedlab.text.Vocab or None"),
+    ("skipgram.train", lambda: sg.train([["a"]], progress="no"), TypeError, "progress must be True or False"),
+    ("skipgram.train", lambda: sg.train([["a", "b"]], sg.SkipGramConfig(min_count=5), progress=False), ValueError, "the vocabulary is empty"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)
+
+
+def test_the_good_calls_next_to_the_bad_ones_work():
+    assert sg.sample_noise(_TABLE, (2, 3), torch.Generator()).shape == (2, 3)
+    assert sg.subsample(*_toy_corpus(), _KEEP, torch.Generator())[0].tolist() == [2, 3, 4, 2]
+    assert _MODEL(_C, _T, _W).shape == ()
+    loss, grad_context, grad_target = sg.batch_grads(_IN, _OUT, _C, _T, _W)
+    assert grad_context.shape == (1, 2, 4) and grad_target.shape == (1, 3, 4)
+    in_w, out_w = torch.ones(6, 4), torch.ones(6, 4)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert float(sg.sgd_step(in_w, out_w, _C, _T, _W, 0.1, pool=pool)) > 0
+    assert len(sg.epoch_batches(*_toy_corpus(), _KEEP, _TABLE, sg.SkipGramConfig(window=1), torch.Generator())) >= 1
+    assert sg.TrainedSkipGram(*_TRAINED_ARGS).vectors.shape == (len(_VOCAB), 4)

@@ -3,7 +3,10 @@ evaluation, compared with gensim's own evaluation code."""
 
 from __future__ import annotations
 
+import atexit
 import math
+import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -161,3 +164,135 @@ def test_evaluate_errors():
         vq.evaluate(vectors, vocab, pairs, [vq.Analogy("r", "man", "king", "woman", "princess")])
     scores = vq.evaluate(vectors, vocab, pairs, analogies)
     assert scores.analogy_top1 == 1.0 and scores.analogies_used == 1 and scores.pairs_used == 2
+
+
+def test_unknown_words_are_value_errors_naming_the_word():
+    vectors, vocab = tiny_space()
+    for call in (lambda: vq.cosine(vectors, vocab, "king", "prince"),
+                 lambda: vq.analogy(vectors, vocab, "prince", "king", "woman")):
+        with pytest.raises(ValueError, match="'prince' is not in the vocabulary"):
+            call()
+
+
+@PROPERTY
+@given(st.integers(2, 12), st.integers(1, 6), st.integers(0, 2**32 - 1), st.data())
+def test_nearest_equals_a_sort_of_pytorchs_cosine(words, dim, seed, data):
+    vocab = vq.vocab_from_words([f"w{i}" for i in range(words)])
+    table = torch.randn(len(vocab), dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    query = data.draw(st.integers(2, len(vocab) - 1))
+    k = data.draw(st.integers(1, words - 1))
+    found = vq.nearest(table, vocab, vocab.itos[query], k=k)
+    unit = table.float()
+    sims = torch.nn.functional.cosine_similarity(unit[query].unsqueeze(0), unit, dim=1)
+    for word, score in found:
+        assert score == pytest.approx(float(sims[vocab.stoi[word]]), abs=1e-5)
+    others = sorted((float(sims[i]) for i in range(2, len(vocab)) if i != query), reverse=True)
+    assert [s for _, s in found] == pytest.approx(others[:k], abs=1e-5)
+
+
+def test_loaders_name_the_file_of_bad_bytes_and_fields(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(b"word1\tword2\tscore\n\xff\xfe\tb\t1\n")
+    with pytest.raises(ValueError, match=f"{path}: expected a UTF-8 TSV file .* UnicodeDecodeError"):
+        vq.load_word_pairs(path)
+    path.write_text("word1\tword2\tscore\na\tb\thigh\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        vq.load_word_pairs(path)
+    path.write_text("relation\tx\ty\nr\ta\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"pairs.tsv:2: the row has no field for \['y'\]"):
+        vq.load_analogies(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract: every public callable refuses bad input with a clear error
+
+_TABLE, _VOCAB = tiny_space()
+_PAIRS = [vq.WordPair("king", "queen", 8.0), vq.WordPair("man", "woman", 7.0)]
+_QUESTIONS = [vq.Analogy("r", "man", "king", "woman", "queen")]
+_NAN = float("nan")
+
+
+_FOLDER = Path(tempfile.mkdtemp(prefix="embedlab-test-vectors-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+
+
+def _file(content: bytes) -> Path:
+    """A file holding ``content`` (removed when the test process ends)."""
+    path = _FOLDER / f"{len(list(_FOLDER.iterdir()))}.tsv"
+    path.write_bytes(content)
+    return path
+
+
+BAD_CALLS = [
+    ("vectors.normalize_rows", lambda: vq.normalize_rows(None), TypeError, "vectors must be a tensor"),
+    ("vectors.normalize_rows", lambda: vq.normalize_rows([[1.0]]), TypeError, "vectors must be a tensor"),
+    ("vectors.normalize_rows", lambda: vq.normalize_rows(torch.ones(3)), ValueError, "vectors must have shape (V, D)"),
+    ("vectors.normalize_rows", lambda: vq.normalize_rows(torch.ones(2, 2, dtype=torch.long)), ValueError, "vectors must have a floating-point dtype"),
+    ("vectors.normalize_rows", lambda: vq.normalize_rows(torch.tensor([[1.0, _NAN]])), ValueError, "vectors must hold finite numbers"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, _VOCAB, "prince"), ValueError, "word 'prince' is not in the vocabulary"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, _VOCAB, "<pad>"), ValueError, "word '<pad>' is not in the vocabulary"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, _VOCAB, None), TypeError, "word must be a str"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, _VOCAB, "king", k=0), ValueError, "k must be an int >= 1"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, _VOCAB, "king", k=5), ValueError, "k must be an int >= 1 and <= 4"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, _VOCAB, "king", k=2.0), TypeError, "k must be an int"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE[:4], _VOCAB, "king"), ValueError, "vectors must have one row per vocabulary entry"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE, ["king"], "king"), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE.numpy(), _VOCAB, "king"), TypeError, "vectors must be a tensor"),
+    ("vectors.nearest", lambda: vq.nearest(_TABLE * _NAN, _VOCAB, "king", k=1), ValueError, "vectors must hold finite numbers"),
+    ("vectors.analogy", lambda: vq.analogy(_TABLE, _VOCAB, "man", "king", "<unk>"), ValueError, "c '<unk>' is not in the vocabulary"),
+    ("vectors.analogy", lambda: vq.analogy(_TABLE, _VOCAB, 1, "king", "woman"), TypeError, "a must be a str"),
+    ("vectors.analogy", lambda: vq.analogy(_TABLE, _VOCAB, "man", "prince", "woman"), ValueError, "b 'prince' is not in the vocabulary"),
+    ("vectors.analogy", lambda: vq.analogy(_TABLE, _VOCAB, "man", "king", "woman", k=3), ValueError, "k must be an int >= 1 and <= 2"),
+    ("vectors.analogy", lambda: vq.analogy(_TABLE, _VOCAB, "man", "king", "woman", k=True), TypeError, "k must be an int"),
+    ("vectors.analogy", lambda: vq.analogy(None, _VOCAB, "man", "king", "woman"), TypeError, "vectors must be a tensor"),
+    ("vectors.cosine", lambda: vq.cosine(_TABLE, _VOCAB, 3, "man"), TypeError, "word1 must be a str"),
+    ("vectors.cosine", lambda: vq.cosine(_TABLE, _VOCAB, "man", "prince"), ValueError, "word2 'prince' is not in the vocabulary"),
+    ("vectors.cosine", lambda: vq.cosine(_TABLE, None, "man", "woman"), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("vectors.cosine", lambda: vq.cosine(_TABLE.long(), _VOCAB, "man", "woman"), ValueError, "vectors must have a floating-point dtype"),
+    ("vectors.WordPair", lambda: vq.WordPair(None, "b", 1.0), TypeError, "word1 must be a str"),
+    ("vectors.WordPair", lambda: vq.WordPair("a", "", 1.0), ValueError, "word2 must contain at least one non-space character"),
+    ("vectors.WordPair", lambda: vq.WordPair("a", "b", "high"), TypeError, "score must be a number"),
+    ("vectors.WordPair", lambda: vq.WordPair("a", "b", _NAN), ValueError, "score must be a finite number"),
+    ("vectors.Analogy", lambda: vq.Analogy(None, "a", "b", "c", "d"), TypeError, "relation must be a str"),
+    ("vectors.Analogy", lambda: vq.Analogy("r", "a", "b", "c", None), TypeError, "d must be a str"),
+    ("vectors.Analogy", lambda: vq.Analogy("r", "a", " ", "c", "d"), ValueError, "b must contain at least one non-space character"),
+    ("vectors.load_word_pairs", lambda: vq.load_word_pairs(None), TypeError, "path must be a path"),
+    ("vectors.load_word_pairs", lambda: vq.load_word_pairs("/no/such/pairs.tsv"), FileNotFoundError, "path: no file at /no/such/pairs.tsv"),
+    ("vectors.load_word_pairs", lambda: vq.load_word_pairs(_file(b"first\tsecond\nx\ty\n")), ValueError, "must have the columns ['word1', 'word2', 'score']"),
+    ("vectors.load_word_pairs", lambda: vq.load_word_pairs(_file(b"word1\tword2\tscore\n\xff\tb\t1\n")), ValueError, "expected a UTF-8 TSV file with columns word1, word2, score"),
+    ("vectors.load_word_pairs", lambda: vq.load_word_pairs(_file(b"word1\tword2\tscore\na\tb\tx\n")), ValueError, "could not convert string to float"),
+    ("vectors.load_word_pairs", lambda: vq.load_word_pairs(_file(b"word1\tword2\tscore\na\tb\tnan\n")), ValueError, "score must be a finite number"),
+    ("vectors.load_analogies", lambda: vq.load_analogies(3), TypeError, "path must be a path"),
+    ("vectors.load_analogies", lambda: vq.load_analogies("/no/such/analogies.tsv"), FileNotFoundError, "no file at /no/such/analogies.tsv"),
+    ("vectors.load_analogies", lambda: vq.load_analogies(_file(b"relation\tx\n")), ValueError, "must have the columns ['relation', 'x', 'y']"),
+    ("vectors.load_analogies", lambda: vq.load_analogies(_file(b"relation\tx\ty\nr\ta\n")), ValueError, "the row has no field for ['y']"),
+    ("vectors.load_analogies", lambda: vq.load_analogies(_file(b"relation\tx\ty\nr\t\xc3\ty\n")), ValueError, "expected a UTF-8 TSV file with columns relation, x, y"),
+    ("vectors.analogies_from_pairs", lambda: vq.analogies_from_pairs(None), TypeError, "pairs must be a list or tuple of (relation, x, y) triples"),
+    ("vectors.analogies_from_pairs", lambda: vq.analogies_from_pairs([("r", "a")]), TypeError, "pairs[0] must be a (relation, x, y) triple"),
+    ("vectors.analogies_from_pairs", lambda: vq.analogies_from_pairs(["rab"]), TypeError, "pairs[0] must be a (relation, x, y) triple"),
+    ("vectors.analogies_from_pairs", lambda: vq.analogies_from_pairs([("r", "a", 1)]), TypeError, "pairs[0][2] must be a str"),
+    ("vectors.VectorScores", lambda: vq.VectorScores(0.5, -1, 0.5, 0.5, 1, {}), ValueError, "pairs_used must be an int >= 0"),
+    ("vectors.VectorScores", lambda: vq.VectorScores(0.5, 2, 0.5, 0.5, 1.0, {}), TypeError, "analogies_used must be an int"),
+    ("vectors.VectorScores", lambda: vq.VectorScores(0.5, 2, 0.5, 0.5, 1, None), TypeError, "by_relation must be a mapping"),
+    ("vectors.evaluate", lambda: vq.evaluate(None, _VOCAB, _PAIRS, _QUESTIONS), TypeError, "vectors must be a tensor"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, None, _QUESTIONS), TypeError, "pairs must be a list or tuple of WordPair"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, [("king", "queen", 8.0)], _QUESTIONS), TypeError, "pairs[0] must be a vectors.WordPair"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, _PAIRS, _QUESTIONS[0]), TypeError, "analogies must be a list or tuple of Analogy"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, _PAIRS[:1], _QUESTIONS), ValueError, "need at least 2 word pairs inside the vocabulary"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, _PAIRS, []), ValueError, "no analogy has all four words inside the vocabulary"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE[:, :0].T, _VOCAB, _PAIRS, _QUESTIONS), ValueError, "vectors must have one row per vocabulary entry"),
+    ("vectors.evaluate", lambda: vq.evaluate(_TABLE * float("inf"), _VOCAB, _PAIRS, _QUESTIONS), ValueError, "vectors must hold finite numbers"),
+    ("vectors.vocab_from_words", lambda: vq.vocab_from_words(None), TypeError, "words must be a list or tuple of str"),
+    ("vectors.vocab_from_words", lambda: vq.vocab_from_words("ab"), TypeError, "words must be a list of str, got a single str"),
+    ("vectors.vocab_from_words", lambda: vq.vocab_from_words(["a", 2]), TypeError, "words[1] must be a str"),
+    ("vectors.vocab_from_words", lambda: vq.vocab_from_words(["a", "a"]), ValueError, "itos must not repeat tokens"),
+    ("vectors.vocab_from_words", lambda: vq.vocab_from_words(["<unk>"]), ValueError, "itos must not repeat tokens"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)
