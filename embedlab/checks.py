@@ -255,6 +255,9 @@ def check_numbers(name: str, value: object, dim: int | None = None, non_empty: b
         if "could not convert" in str(error):
             raise TypeError(f"{name} must hold only numbers, got {describe(value)} ({error})") from error
         raise ValueError(f"{name} must be a rectangular array of numbers (rows of one length), got {describe(value)}") from error
+    if np.isnan(array).any() and not isinstance(value, np.ndarray):
+        if any(item is None for item in np.asarray(value, dtype=object).flat):  # None reads as NaN
+            raise TypeError(f"{name} must hold only numbers, got None among them")
     if dim is not None and array.ndim != dim:
         raise ValueError(f"{name} must be {dim}-D, got shape {array.shape}")
     if non_empty and array.size == 0:
