@@ -187,7 +187,8 @@ def write_results(name: str, result: dict, markdown_lines: list[str], directory:
     if "load" not in result:
         raise ValueError(f"result of {name!r} has no 'load' entry (from harness.load_record)")
     refused = refusal(result["load"])
-    result = {**result, "summarised": refused is None}
+    result = {key: value for key, value in result.items() if key not in ("summarised", "refusal")}
+    result["summarised"] = refused is None
     lines = list(markdown_lines)
     if refused is not None:
         result["refusal"] = refused
