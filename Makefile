@@ -29,7 +29,8 @@ help:
 	@echo "make lab     JupyterLab on the project's environment"
 	@echo "make outputs re-execute every notebook on the CPU and store the outputs"
 	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)"
-	@echo "make bench   run the benchmarks; results go to benchmarks/results/"
+	@echo "make bench   run every benchmark (minutes each; EMBEDLAB_DEVICE defaults to cpu); results in benchmarks/results/"
+	@echo "make bench BENCH=attention   run one: python -m benchmarks.attention (names: the files in benchmarks/)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,8 +88,15 @@ serve:
 	@test -f _build/html/index.html || { echo "no website yet: run make book" >&2; exit 1; }
 	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
+# BENCH=name runs benchmarks/name.py alone; without it, every benchmark but the shared harness.
+BENCHMARKS := $(filter-out __init__ harness,$(basename $(notdir $(wildcard benchmarks/*.py))))
+BENCH ?= $(BENCHMARKS)
+
 bench: $(STAMP)
-	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f; done
+	@for name in $(BENCH); do \
+		echo "== benchmarks/$$name.py"; \
+		EMBEDLAB_DEVICE=$${EMBEDLAB_DEVICE:-cpu} $(BIN)/python -m benchmarks.$$name; \
+	done
 
 clean:
 	rm -rf _build .pytest_cache

@@ -7,39 +7,36 @@ Three routes compute the same (B, D) mean of each review's character vectors:
 * ``bag_offsets``: ``nn.EmbeddingBag(mode="mean")`` on the flat ids and offsets (no padding at all).
 
 Data: batches of real reviews (``corpora.reviews()``, characters), each padded to its longest review.
-Time: median of ``torch.utils.benchmark`` measurements of forward + backward, summed over the batches,
-reported as ratios to ``padded`` measured in this one run. Memory: bytes of every tensor that the
-operators allocate during forward + backward (counted exactly by a dispatch mode; views and in-place
-results are not allocations), and on CUDA also the peak of ``torch.cuda.max_memory_allocated``.
+Time: forward + backward of the three routes timed in turn, repeat after repeat, on each batch
+(``benchmarks.harness.interleaved``, one thread); the median of each batch's repeats, averaged over
+the batches, reported as ratios to ``padded`` measured in this one run. Memory: bytes of every tensor
+that the operators allocate during forward + backward (counted exactly by a dispatch mode; views and
+in-place results are not allocations), and on CUDA also the peak of ``torch.cuda.max_memory_allocated``.
+Device: ``embedlab.device.get_device()`` (``make bench`` defaults ``EMBEDLAB_DEVICE`` to cpu).
 
-Run from the repository root: ``python benchmarks/embedding_bag.py`` -> benchmarks/results/embedding_bag.json
+Run from the repository root: ``python -m benchmarks.embedding_bag`` (or ``make bench BENCH=embedding_bag``)
+-> benchmarks/results/embedding_bag.json and embedding_bag.md
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import sys
-from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils import benchmark
 from torch.utils._python_dispatch import TorchDispatchMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the embedlab of this checkout
+from benchmarks import harness
+from embedlab import corpora, device, text
 
-from embedlab import corpora, text  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results" / "embedding_bag.json"
+NAME = "embedding_bag"
 BATCH = 64  # reviews per batch
 NUM_BATCHES = 12  # consecutive batches of the training split
 EMB_DIMS = (64, 300)  # D values measured
 SCENARIOS = {"pad_to_longest": None, "cut_at_64": 64}  # name -> max_len (None: every review whole)
-MIN_RUN_S = 0.3  # blocked_autorange's minimum measuring time per route and batch
+TARGET_SECONDS = 0.9  # measuring time per batch, all three routes together, roughly
 SEED = 0
+ROUTES = ("padded", "bag_2d", "bag_offsets")
 
 
 class AllocationCounter(TorchDispatchMode):
@@ -106,7 +103,7 @@ def step(route, module, batch, probe):
 def measure(modules: dict, batches: list[dict], emb_dim: int, dev: torch.device) -> dict:
     """Check that the three routes agree, then time them and count their allocations."""
     routes = {"padded": padded_route, "bag_2d": bag_2d_route, "bag_offsets": bag_offsets_route}
-    probe = torch.randn(BATCH, emb_dim, generator=torch.Generator().manual_seed(SEED + 1)).to(dev)
+    probe = torch.randn(BATCH, emb_dim, generator=device.cpu_generator(SEED + 1)).to(dev)
     reference = padded_route(modules["padded"], batches[0])  # (B, D)
     grads_seen = {}
     for name, route in routes.items():
@@ -116,15 +113,21 @@ def measure(modules: dict, batches: list[dict], emb_dim: int, dev: torch.device)
     for name in routes:
         torch.testing.assert_close(grads_seen[name], grads_seen["padded"])
     entry = {}
+    sync = harness.synchronizer(dev)
+    calls_per_batch = [
+        {name: (lambda route=route, module=modules[name], batch=batch: step(route, module, batch, probe))
+         for name, route in routes.items()}
+        for batch in batches
+    ]
+    medians = {name: [] for name in routes}
+    for calls in calls_per_batch:
+        first = sum(harness.seconds(fn, sync) for fn in calls.values())
+        repeats = harness.repeats_within(TARGET_SECONDS, first)
+        for name, timing in harness.interleaved(calls, repeats, warmup=0, sync=sync).items():
+            medians[name].append(timing.median)
     for name, route in routes.items():
-        seconds, allocated, largest, peak = 0.0, 0, 0, 0
+        allocated, largest, peak = 0, 0, 0
         for batch in batches:
-            timer = benchmark.Timer(
-                stmt="step(route, module, batch, probe)",
-                globals={"step": step, "route": route, "module": modules[name], "batch": batch, "probe": probe},
-                num_threads=1,
-            )
-            seconds += timer.blocked_autorange(min_run_time=MIN_RUN_S).median
             counter = AllocationCounter()
             with counter:
                 step(route, modules[name], batch, probe)
@@ -138,39 +141,35 @@ def measure(modules: dict, batches: list[dict], emb_dim: int, dev: torch.device)
                 torch.cuda.synchronize(dev)
                 peak = max(peak, torch.cuda.max_memory_allocated(dev) - base)
         entry[name] = {
-            "seconds_per_batch": seconds / len(batches),
+            "batch_median_seconds": medians[name],
             "bytes_allocated_per_batch": allocated / len(batches),
             "largest_allocation_bytes": largest,
             "cuda_peak_bytes": peak if dev.type == "cuda" else None,
         }
     for name in routes:
-        entry[name]["time_vs_padded"] = entry[name]["seconds_per_batch"] / entry["padded"]["seconds_per_batch"]
         entry[name]["bytes_vs_padded"] = (
             entry[name]["bytes_allocated_per_batch"] / entry["padded"]["bytes_allocated_per_batch"]
         )
     return entry
 
 
+def summarise(entry: dict) -> None:
+    """Add each route's seconds per batch (mean of the batch medians) and its ratio to ``padded``."""
+    for name in ROUTES:
+        times = entry[name]["batch_median_seconds"]
+        entry[name]["seconds_per_batch"] = sum(times) / len(times)
+    for name in ROUTES:
+        entry[name]["time_vs_padded"] = entry[name]["seconds_per_batch"] / entry["padded"]["seconds_per_batch"]
+
+
 def main() -> int:
-    torch.manual_seed(SEED)
+    device.seed_everything(SEED)
     torch.set_num_threads(1)  # the machine is shared; one thread keeps the ratios stable
-    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = device.get_device()
     reviews = corpora.reviews(seed=SEED).train
     vocab = text.Vocab.build(text.tokenize_zh_chars(r.text) for r in reviews)
-    results = {
-        "what": "mean of each review's character vectors, forward + backward; padded lookup + masked mean vs nn.EmbeddingBag",
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "device": "cuda" if dev.type == "cuda" else "cpu",
-        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
-        "vocab_size": len(vocab),
-        "batch_size": BATCH,
-        "num_batches": NUM_BATCHES,
-        "note": "bytes include the dense (V, D) gradient of the weight, the same for every route",
-        "scenarios": {},
-    }
+    before = harness.load_average()
+    scenarios = {}
     for scenario, max_len in SCENARIOS.items():
         batches = [{k: v.to(dev) for k, v in b.items()} for b in make_batches(vocab, reviews, max_len)]
         real = sum(int((~b["padding_mask"]).sum()) for b in batches)
@@ -184,7 +183,7 @@ def main() -> int:
             "by_emb_dim": {},
         }
         for emb_dim in EMB_DIMS:
-            weight = torch.randn(len(vocab), emb_dim, generator=torch.Generator().manual_seed(SEED))
+            weight = torch.randn(len(vocab), emb_dim, generator=device.cpu_generator(SEED))
             weight[text.PAD_ID] = 0.0
             modules = {
                 "padded": nn.Embedding.from_pretrained(weight.clone(), freeze=False, padding_idx=text.PAD_ID).to(dev),
@@ -196,19 +195,51 @@ def main() -> int:
             entry = measure(modules, batches, emb_dim, dev)
             entry["dense_weight_grad_bytes"] = len(vocab) * emb_dim * 4
             info["by_emb_dim"][str(emb_dim)] = entry
-        results["scenarios"][scenario] = info
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    for scenario, info in results["scenarios"].items():
+        scenarios[scenario] = info
+    load = harness.load_record(before, harness.load_average())
+    env = harness.environment(dev)
+    results = {
+        "benchmark": NAME,
+        "what": "mean of each review's character vectors, forward + backward; padded lookup + masked mean vs nn.EmbeddingBag",
+        "environment": env,
+        "load": load,
+        # read by chapter 03 at the top level
+        "torch": env["torch"],
+        "cpu_count": env["cpu_count"],
+        "torch_threads": env["torch_threads"],
+        "device": env["device"],
+        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+        "vocab_size": len(vocab),
+        "batch_size": BATCH,
+        "num_batches": NUM_BATCHES,
+        "timing": "forward + backward, the three routes interleaved on each batch (benchmarks.harness.interleaved); "
+        "seconds_per_batch is the mean over the batches of each batch's median",
+        "note": "bytes include the dense (V, D) gradient of the weight, the same for every route",
+        "scenarios": scenarios,
+    }
+    summarised = harness.refusal(load) is None
+    lines = [f"# embedding_bag: padded lookup + masked mean vs nn.EmbeddingBag (torch {env['torch']}, "
+             f"{env['device']}, {env['cpu_count']} CPUs, {env['torch_threads']} thread)"]
+    if summarised:
+        lines += ["", "| scenario | padding share | D | route | ms per batch | time vs padded | MiB allocated | bytes vs padded |",
+                  "|---|---|---|---|---|---|---|---|"]
+    for scenario, info in scenarios.items():
         print(f"{scenario}: padding share {info['padding_share']:.1%}, mean padded length {info['mean_padded_length']:.0f}")
         for emb_dim, entry in info["by_emb_dim"].items():
-            for name in ("padded", "bag_2d", "bag_offsets"):
+            if not summarised:
+                continue
+            summarise(entry)
+            for name in ROUTES:
                 e = entry[name]
                 print(
                     f"  D={emb_dim:>3} {name:<12} {e['seconds_per_batch'] * 1e3:7.2f} ms  x{e['time_vs_padded']:.2f}  "
                     f"{e['bytes_allocated_per_batch'] / 2**20:7.2f} MiB allocated  x{e['bytes_vs_padded']:.2f}"
                 )
-    print(f"wrote benchmarks/results/{RESULTS.name}")
+                lines.append(
+                    f"| {scenario} | {info['padding_share']:.1%} | {emb_dim} | {name} | {e['seconds_per_batch'] * 1e3:.2f} | "
+                    f"{e['time_vs_padded']:.2f} | {e['bytes_allocated_per_batch'] / 2**20:.2f} | {e['bytes_vs_padded']:.2f} |"
+                )
+    harness.write_results(NAME, results, lines)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Training throughput and peak memory: padded pooling vs nn.EmbeddingBag vs TF-IDF + logistic regression.
 
-Run from the repository root:  python benchmarks/pooling.py
+Run from the repository root:  python -m benchmarks.pooling  (or make bench BENCH=pooling)
 Writes benchmarks/results/pooling.json and benchmarks/results/pooling.md.
 
 What is measured, on the Chinese reviews of ``embedlab.corpora.reviews()`` (the split of chapter 05):
@@ -12,7 +12,8 @@ What is measured, on the Chinese reviews of ``embedlab.corpora.reviews()`` (the 
   ``REPEATS`` times, each time in a fresh process after a small untimed warm-up fit, round-robin
   over the methods so that a busy spell of the machine hits all of them; the fastest run counts.
   Tokenization is not included (the texts are tokenized once beforehand); its own throughput is
-  reported separately under ``tokenize_examples_per_s``. The n-gram model of chapter 05 (``bag sqrtn
+  reported separately under ``tokenize_examples_per_s`` (the fastest of ``REPEATS`` interleaved runs
+  of the three tokenizations). The n-gram model of chapter 05 (``bag sqrtn
   (n-grams)``: words, word bigrams, characters and character bigrams, sqrt-n pooling) uses its own
   sizes (``NGRAM``: 16 dimensions, learning rate 1e-3, no length cut); every other model the
   chapter's grid sizes.
@@ -25,7 +26,9 @@ What is measured, on the Chinese reviews of ``embedlab.corpora.reviews()`` (the 
   but not PyTorch tensor storage, which is allocated outside Python's allocators.
 
 Every run uses one thread (torch, OpenMP, BLAS), as chapter 05 does; fresh processes keep memory
-and timings from leaking between methods. The ratios come from one run of this script.
+and timings from leaking between methods. The ratios come from one run of this script. The device
+is ``embedlab.device.get_device()`` in each worker (``make bench`` defaults ``EMBEDLAB_DEVICE`` to
+cpu, the device of the committed results); the memory figures are the CPU process's.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ import gc
 import json
 import os
 import pickle
-import platform
 import re
 import subprocess
 import sys
@@ -42,8 +44,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import harness
+
+NAME = "pooling"
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 REPEATS = 3  # timed runs per method, each in a fresh process; the fastest counts
 WARMUP = 512  # examples of an untimed fit before the timed one (first-call costs, allocator)
 EMB_DIM = 32  # as in chapter 05
@@ -89,20 +93,25 @@ def prepare(path: Path) -> dict:
     split = corpora.reviews()
     texts = {"train": [r.text for r in split.train], "val": [r.text for r in split.val]}
     labels = {"train": [r.label for r in split.train], "val": [r.label for r in split.val]}
-    tokenize_rate, examples = {}, {}
-    for tok, fn in (("characters", text.tokenize_zh_chars), ("words", text.tokenize_zh_words), ("n-grams", ngram_tokens)):
+    tokenizers = {"characters": text.tokenize_zh_chars, "words": text.tokenize_zh_words, "n-grams": ngram_tokens}
+    for fn in tokenizers.values():
         fn(texts["train"][0])  # jieba loads its dictionary on first use: not part of the rate
-        start = time.perf_counter()
-        tokens = {name: [fn(t) for t in part] for name, part in texts.items()}
-        tokenize_rate[tok] = len(texts["train"]) + len(texts["val"])
-        tokenize_rate[tok] /= time.perf_counter() - start
+    tokenized = {}
+
+    def tokenize(tok: str) -> None:
+        tokenized[tok] = {name: [tokenizers[tok](t) for t in part] for name, part in texts.items()}
+
+    timings = harness.interleaved({tok: (lambda tok=tok: tokenize(tok)) for tok in tokenizers}, REPEATS, warmup=0)
+    examples = {}
+    for tok, tokens in tokenized.items():
         vocab = text.Vocab.build(tokens["train"], min_freq=NGRAM["min_freq"] if tok == "n-grams" else 2)
         examples[tok] = {
             "vocab_size": len(vocab),
             **{name: [(vocab.encode(t), y) for t, y in zip(tokens[name], labels[name])] for name in texts},
         }
     path.write_bytes(pickle.dumps({"texts": texts, "labels": labels, "examples": examples}))
-    return {"tokenize_examples_per_s": tokenize_rate, "n_train": len(texts["train"]), "n_val": len(texts["val"]),
+    return {"tokenize_seconds": {tok: [round(x, 4) for x in t.seconds] for tok, t in timings.items()},
+            "n_train": len(texts["train"]), "n_val": len(texts["val"]),
             "vocab_size": {tok: examples[tok]["vocab_size"] for tok in examples}}
 
 
@@ -117,10 +126,11 @@ def worker(name: str, data_path: str, mode: str) -> dict:
 
     import torch
 
-    from embedlab import device, pooling, train
+    from embedlab import device, pooling, text, train
 
     torch.set_num_threads(1)
     device.set_deterministic(True)
+    dev = device.get_device()
     kind, tok, pool = METHODS[name]
     data = pickle.loads(Path(data_path).read_bytes())
 
@@ -140,12 +150,15 @@ def worker(name: str, data_path: str, mode: str) -> dict:
         collate = train.PadCollate(max_len=max_len) if kind == "padded" else train.BagCollate(max_len=max_len)
         config = train.TrainConfig(epochs=1, batch_size=BATCH_SIZE, lr=lr, patience=0, progress=False)
 
+        model_config = pooling.ClassifierConfig(
+            vocab_size=examples["vocab_size"], emb_dim=emb_dim, num_classes=2, pooling=pool,
+            padding_idx=text.PAD_ID, init_std=0.1, seed=0,
+        )
+        model_class = pooling.PoolingClassifier if kind == "padded" else pooling.BagClassifier
+
         def run(n: int) -> None:
-            if kind == "padded":
-                model = pooling.PoolingClassifier(examples["vocab_size"], emb_dim, 2, pooling=pool)
-            else:
-                model = pooling.BagClassifier(examples["vocab_size"], emb_dim, 2, pooling=pool)
-            train.fit(model, examples["train"][:n], examples["val"], collate, config)
+            model = model_class(model_config)
+            train.fit(model, examples["train"][:n], examples["val"], collate, config, device=dev)
 
         n_examples = len(examples["train"])
 
@@ -168,36 +181,20 @@ def worker(name: str, data_path: str, mode: str) -> dict:
 
 
 def _spawn(name: str, data_path: Path, mode: str, env: dict) -> dict:
-    command = [sys.executable, __file__, "--worker", name, str(data_path), mode]
+    command = [sys.executable, "-m", "benchmarks.pooling", "--worker", name, str(data_path), mode]
     out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def main() -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **THREAD_ENV, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1", "PYTHONHASHSEED": "0"}
-    with tempfile.TemporaryDirectory() as tmp:
-        data_path = Path(tmp) / "data.pkl"
-        info = prepare(data_path)
-        runs: dict[str, list[dict]] = {name: [] for name in METHODS}
-        for _ in range(REPEATS):  # round-robin, so that a busy spell of the machine hits every method
-            for name in METHODS:
-                runs[name].append(_spawn(name, data_path, "time", env))
-        methods = {}
-        for name, (kind, tok, pool) in METHODS.items():
-            seconds = [r["seconds"] for r in runs[name]]
-            methods[name] = {
-                "kind": kind, "tokens": tok, "pooling": pool,
-                "seconds": [round(x, 4) for x in seconds],
-                "examples_per_s": runs[name][0]["n_examples"] / min(seconds),
-                **_spawn(name, data_path, "rss", env),
-                **_spawn(name, data_path, "tracemalloc", env),
-            }
-            print(f"{name:>30}: {methods[name]['examples_per_s']:>9,.0f} examples/s, "
-                  f"peak RSS +{methods[name]['peak_rss_mib']:.1f} MiB", flush=True)
-    import sklearn
-    import torch
-
+def summarise(results: dict) -> None:
+    """Add the rates (examples per second of the fastest repeat) and the ratios the chapter reads."""
+    methods = results["methods"]
+    for m in methods.values():
+        timing = harness.Timing(tuple(m["seconds"]))
+        m["examples_per_s"] = m["n_examples"] / timing.min
+        m["examples_per_s_median"] = m["n_examples"] / timing.median
+    n_texts = results["n_train"] + results["n_val"]
+    results["tokenize_examples_per_s"] = {tok: n_texts / min(seconds) for tok, seconds in results["tokenize_seconds"].items()}
     tfidf = methods["tfidf+logreg"]["examples_per_s"]
     ratios = {}
     for tok in ("characters", "words"):
@@ -206,12 +203,55 @@ def main() -> None:
         ratios[f"padded mean ({tok}) / tfidf+logreg"] = methods[f"padded mean ({tok})"]["examples_per_s"] / tfidf
         ratios[f"bag mean ({tok}) / tfidf+logreg"] = methods[f"bag mean ({tok})"]["examples_per_s"] / tfidf
     ratios["bag sqrtn (n-grams) / tfidf+logreg"] = methods["bag sqrtn (n-grams)"]["examples_per_s"] / tfidf
+    results["ratios"] = ratios
+
+
+def markdown(results: dict) -> list[str]:
+    """The title, and the tables when the results are summarised."""
+    env = results["environment"]
+    lines = [f"# pooling: training throughput and peak memory (torch {env['torch']}, scikit-learn {env['sklearn']}, "
+             f"{env['device']}, {env['cpu_count']} CPUs, 1 thread each)"]
+    if "ratios" not in results:
+        return lines
+    lines += ["", "| method | examples/s | peak RSS rise (MiB) | tracemalloc peak (MiB) |", "|---|---:|---:|---:|"]
+    for name, m in results["methods"].items():
+        lines.append(f"| {name} | {m['examples_per_s']:,.0f} | {m['peak_rss_mib']:.1f} | {m['tracemalloc_peak_mib']:.1f} |")
+    lines += ["", "| ratio | value |", "|---|---:|"] + [f"| {k} | {v:.2f} |" for k, v in results["ratios"].items()]
+    return lines
+
+
+def main() -> None:
+    import sklearn
+    import torch
+
+    from embedlab import device
+
+    env = {**os.environ, **THREAD_ENV, "TQDM_DISABLE": "1", "PYTHONHASHSEED": "0"}
+    before = harness.load_average()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_path = Path(tmp) / "data.pkl"
+        info = prepare(data_path)
+        spawners = {name: (lambda name=name: _spawn(name, data_path, "time", env)) for name in METHODS}
+        runs = harness.round_robin(spawners, REPEATS)  # a busy spell of the machine hits every method
+        methods = {}
+        for name, (kind, tok, pool) in METHODS.items():
+            methods[name] = {
+                "kind": kind, "tokens": tok, "pooling": pool,
+                "seconds": [round(r["seconds"], 4) for r in runs[name]],
+                "n_examples": runs[name][0]["n_examples"],
+                **_spawn(name, data_path, "rss", env),
+                **_spawn(name, data_path, "tracemalloc", env),
+            }
+            print(f"{name:>30}: {methods[name]['n_examples'] / min(methods[name]['seconds']):>9,.0f} examples/s, "
+                  f"peak RSS +{methods[name]['peak_rss_mib']:.1f} MiB", flush=True)
+    load = harness.load_record(before, harness.load_average())
+    torch.set_num_threads(1)  # what every worker used, so that the environment says so
+    environment = harness.environment(device.get_device(), sklearn=sklearn.__version__)
     results = {
+        "benchmark": NAME,
         "what": "training throughput (examples/s, best of repeats) and peak memory; see benchmarks/pooling.py",
-        "torch": torch.__version__.split("+")[0],
-        "sklearn": sklearn.__version__,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
+        "environment": environment,
+        "load": load,
         "threads": 1,
         "repeats": REPEATS,
         "emb_dim": EMB_DIM,
@@ -221,19 +261,14 @@ def main() -> None:
         "ngram_model": NGRAM,
         **info,
         "methods": methods,
-        "ratios": ratios,
         "notes": "one-epoch fit of embedlab.train (validation pass included) vs one full TF-IDF + LR fit; "
                  "peak_rss_mib from Linux VmHWM reset via /proc/self/clear_refs; tracemalloc misses torch tensors; "
                  "measured on a shared machine, so compare ratios from one run rather than absolute rates",
     }
-    (RESULTS / "pooling.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["| method | examples/s | peak RSS rise (MiB) | tracemalloc peak (MiB) |", "|---|---:|---:|---:|"]
-    for name, m in methods.items():
-        lines.append(f"| {name} | {m['examples_per_s']:,.0f} | {m['peak_rss_mib']:.1f} | {m['tracemalloc_peak_mib']:.1f} |")
-    lines += ["", "| ratio | value |", "|---|---:|"] + [f"| {k} | {v:.2f} |" for k, v in ratios.items()]
-    lines += ["", f"torch {results['torch']}, scikit-learn {results['sklearn']}, {results['cpu_count']} CPUs, 1 thread each."]
-    (RESULTS / "pooling.md").write_text("\n".join(lines) + "\n")
-    print(json.dumps(ratios, indent=2))
+    if harness.refusal(load) is None:
+        summarise(results)
+        print(json.dumps(results["ratios"], indent=2))
+    harness.write_results(NAME, results, markdown(results))
 
 
 if __name__ == "__main__":
