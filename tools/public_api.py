@@ -2,7 +2,7 @@
 
 A name is public when it is defined at the top level of its module (a ``def``, a ``class`` or an
 assignment, not an import) and does not start with ``_``. A public class also lists its public
-methods and properties, as ``module.Class.name``. The file is what the chapters and readers'
+methods and properties (and ``__call__``), as ``module.Class.name``. The file is what the chapters and readers'
 notebooks may import; ``tests/test_api.py`` fails when the package and the file disagree, so a
 name changes only deliberately: change the package, run ``python tools/public_api.py --write``,
 and commit both.
@@ -37,6 +37,10 @@ def _public(name: str) -> bool:
     return not name.startswith("_")
 
 
+def _public_member(name: str) -> bool:
+    return _public(name) or name == "__call__"  # a collate object is called: that is its API
+
+
 def module_names(module: str) -> list[str]:
     """The public names one module defines, and its public classes' public methods."""
     tree = ast.parse((ROOT / "embedlab" / f"{module}.py").read_text(encoding="utf-8"))
@@ -47,7 +51,7 @@ def module_names(module: str) -> list[str]:
         elif isinstance(node, ast.ClassDef) and _public(node.name):
             names.append(f"{module}.{node.name}")
             for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and _public(item.name):
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and _public_member(item.name):
                     names.append(f"{module}.{node.name}.{item.name}")
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
