@@ -33,7 +33,7 @@ import torch
 from gensim.models import Word2Vec
 
 from benchmarks import harness
-from embedlab import device, vectors
+from embedlab import device, wordvec
 from embedlab import skipgram as sg
 from embedlab.text import Vocab
 
@@ -55,7 +55,7 @@ def run_gensim(sentences: list[list[str]], seed: int) -> tuple[float, torch.Tens
     )
     seconds = time.perf_counter() - start
     word_vectors = torch.cat([torch.zeros(2, SETTINGS["emb_dim"]), torch.from_numpy(model.wv.vectors.copy())])
-    return seconds, word_vectors, vectors.vocab_from_words(model.wv.index_to_key)
+    return seconds, word_vectors, wordvec.vocab_from_words(model.wv.index_to_key)
 
 
 def run_embedlab(sentences: list[list[str]], seed: int) -> tuple[float, torch.Tensor, Vocab]:
@@ -66,7 +66,7 @@ def run_embedlab(sentences: list[list[str]], seed: int) -> tuple[float, torch.Te
     return seconds, result.vectors, result.vocab
 
 
-def scores_dict(scores: vectors.VectorScores) -> dict:
+def scores_dict(scores: wordvec.VectorScores) -> dict:
     out = asdict(scores)
     out["by_relation"] = dict(scores.by_relation)
     return out
@@ -88,15 +88,15 @@ def main(argv: list[str]) -> int:
     harness.check_repeats(len(args.seeds))
 
     sentences = sg.training_corpus()
-    pairs = vectors.load_word_pairs(DATA / "zh_word_similarity.tsv")
-    analogies = vectors.load_analogies(DATA / "zh_analogy_pairs.tsv")
+    pairs = wordvec.load_word_pairs(DATA / "zh_word_similarity.tsv")
+    analogies = wordvec.load_analogies(DATA / "zh_analogy_pairs.tsv")
     tool_seeds = {"gensim": iter(args.seeds), "embedlab": iter(args.seeds)}  # each call takes its next seed
 
     def runner(tool: str, run):
         def one() -> dict:
             seed = next(tool_seeds[tool])
             seconds, word_vectors, vocab = run(sentences, seed)
-            scores = vectors.evaluate(word_vectors, vocab, pairs, analogies)
+            scores = wordvec.evaluate(word_vectors, vocab, pairs, analogies)
             print(f"{tool:>8} seed {seed}: {seconds:6.1f} s, spearman {scores.spearman:.3f}, "
                   f"analogy top-1 {scores.analogy_top1:.3f}, top-5 {scores.analogy_top5:.3f}", flush=True)
             return {"tool": tool, "seed": seed, "seconds": round(seconds, 2),

@@ -4,7 +4,7 @@ One small module per concept. ``MODULES`` lists them in their declared order: a 
 only modules listed before it (a test enforces this), so an earlier concept never depends on a
 later one. Shared: ``checks`` (the input contract), ``device`` (device, seeds, determinism),
 ``corpora`` (data and pretrained files, checksummed, and their splits), ``plot`` (figures, CJK
-font). By chapter: ``text`` (01), ``vectors`` and ``skipgram`` (02), ``pooling`` (05, and the
+font). By chapter: ``text`` (01), ``wordvec`` and ``skipgram`` (02), ``pooling`` (05, and the
 classifier family every chapter trains), ``grads`` (03), ``pretrained`` (04), ``train`` (05),
 ``attention`` (06), ``encoder`` and ``finetune`` (07).
 
@@ -25,7 +25,7 @@ MODULES = (
     "corpora",
     "plot",
     "text",
-    "vectors",
+    "wordvec",
     "skipgram",
     "pooling",
     "grads",

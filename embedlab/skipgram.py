@@ -2,7 +2,7 @@
 
 Shape legend: see :mod:`embedlab`; here B is a batch of windows, n the context slots of a window,
 K the noise words, N the tokens of the corpus, R some positions of it. Questions to the trained
-vectors (neighbours, analogies, the evaluation) live in :mod:`embedlab.vectors`.
+vectors (neighbours, analogies, the evaluation) live in :mod:`embedlab.wordvec`.
 
 The model follows word2vec's own code (and gensim's): every *context* word ``o`` of a window
 looks up its input vector ``v_o`` (a row of ``in_emb``, the vectors we keep), the window's *centre*

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from embedlab import skipgram as sg
-from embedlab import vectors as vq
+from embedlab import wordvec as vq
 from embedlab.text import Vocab
 
 
