@@ -23,8 +23,8 @@ import http.server
 import json
 import os
 import select
-import shutil
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -35,34 +35,17 @@ import pytest
 
 from conftest import required
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from browser import NAMES, find_browser  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 WIDTHS = {"desktop": (1400, 900), "phone": (390, 844)}
 FONT_FILE = "/_static/fonts/embedlab-cjk.woff2"
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-INSTALL_PLACES = (
-    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-    "/Applications/Chromium.app/Contents/MacOS/Chromium",
-    "/usr/bin/chromium", "/usr/bin/google-chrome", "/snap/bin/chromium",
-    "/opt/google/chrome/chrome",
-)
-
-
-def find_browser() -> str | None:
-    """Chromium or Chrome: $EMBEDLAB_CHROME, then the PATH, then the usual install places."""
-    named = os.environ.get("EMBEDLAB_CHROME")
-    if named:
-        return named if Path(named).is_file() else None
-    for name in CANDIDATES:
-        if found := shutil.which(name):
-            return found
-    return next((p for p in INSTALL_PLACES if Path(p).is_file()), None)
-
-
 BROWSER = find_browser()
 if BROWSER is None:
     message = ("site tests skipped: no Chromium or Chrome found (looked for $EMBEDLAB_CHROME, "
-               f"{', '.join(CANDIDATES)} on the PATH, and the usual install places)")
+               f"{', '.join(NAMES)} on the PATH, and the usual install places)")
     if required("EMBEDLAB_REQUIRE_SITE"):
         pytest.fail(message.replace("skipped", "cannot run") + "; CI=true or EMBEDLAB_REQUIRE_SITE=1 requires them",
                     pytrace=False)
