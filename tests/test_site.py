@@ -22,6 +22,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 WIDTHS = {"desktop": (1400, 900), "phone": (390, 844)}
 FONT_FILE = "/_static/fonts/embedlab-cjk.woff2"
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 BROWSER = find_browser()
 if BROWSER is None:
     message = ("site tests skipped: no Chromium or Chrome found (looked for $EMBEDLAB_CHROME, "
@@ -361,6 +363,7 @@ def test_chinese_is_drawn_with_the_sites_own_font(site, browser, width, path, se
         fonts = page.fonts_drawing(selector)
         assert fonts and all(f["isCustomFont"] and f["familyName"].startswith("Noto Sans CJK") for f in fonts), (
             f"{selector} on {path} was drawn with {fonts}, not only with the site's web font")
+        assert page.evaluate("document.querySelectorAll('[lang=zh] [lang=zh]').length") == 0, "nested lang=zh"
         status = page.evaluate("[...document.fonts].filter(f => f.family.includes('Embedlab CJK')).map(f => f.status)")
         assert "loaded" in status, f"the web font did not load: {status}"
         assert (FONT_FILE, 200) in requests, "the CJK font was not fetched from the site"
@@ -379,6 +382,11 @@ def search(browser: Browser, site_url: str, query: str) -> list[str]:
         assert not page.errors(), page.errors()
         assert not outside(page.requested(), site_url)
         links = page.evaluate("[...document.querySelectorAll('.pagefind-ui__result-link')].map(a => a.href)")
+        if links and CJK.search(query):  # the matched Chinese in the snippets is drawn with the site's font
+            fonts = page.fonts_drawing(".pagefind-ui__result-excerpt mark")
+            marked = page.evaluate("document.querySelector('.pagefind-ui__result-excerpt mark').textContent")
+            drawn = sum(f["glyphCount"] for f in fonts if f["isCustomFont"] and f["familyName"].startswith("Noto Sans CJK"))
+            assert drawn >= len(CJK.findall(marked)), f"search results drew {marked!r} with {fonts}"
         excerpts = page.evaluate("[...document.querySelectorAll('.pagefind-ui__result-excerpt')].map(e => e.textContent)")
     for excerpt in excerpts:  # snippets show prose, not TeX source or button labels
         assert "\\(" not in excerpt and "\\frac" not in excerpt and ".ipynb" not in excerpt, excerpt

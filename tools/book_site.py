@@ -136,8 +136,15 @@ class GlossaryIndex(SphinxTransform):
 
 # --- after the build ------------------------------------------------------------------------------
 
+MARKED = re.compile(f'<span lang="zh">([{CJK}]+)</span>')
+
+
 def mark_chinese(html: str) -> str:
-    """Wrap every run of Chinese characters in text content (not in tags or raw-text elements) in lang="zh"."""
+    """Wrap every run of Chinese characters in text content (not in tags or raw-text elements) in lang="zh".
+
+    Idempotent: an incremental build leaves unchanged pages on disk, and they pass through here again."""
+    while MARKED.search(html):
+        html = MARKED.sub(r"\1", html)
     out, pos, raw = [], 0, None
     for tag in TAG.finditer(html):
         text = html[pos:tag.start()]
