@@ -209,6 +209,9 @@ def prune_static(outdir: Path) -> None:
     for path in (outdir / "_static").rglob("*.map"):
         path.unlink()
     shutil.rmtree(outdir / "_static" / "locales", ignore_errors=True)
+    # Font Awesome's .ttf copies: its CSS lists the .woff2 first, which every current browser takes.
+    for path in (outdir / "_static" / "vendor").rglob("*.ttf"):
+        path.unlink()
 
 
 def run_pagefind(outdir: Path) -> None:
