@@ -2,10 +2,8 @@
 
 Shape legend: see :mod:`embedlab`; D is the encoder's hidden width, S the examples of a whole data set.
 
-* :func:`tweet_sentiment_split`: the positive and negative tweets of ``corpora.tweets()`` whose
-  annotators agreed enough, deduplicated, class-balanced, split once and for all into train,
-  validation and test; :func:`to_examples` turns a part into the ``(ids, label)`` examples of
-  :mod:`embedlab.train`.
+* :func:`to_examples`: the encoded texts of a split (``corpora.tweet_sentiment_split``, the
+  positive and negative tweets) as the ``(ids, label)`` examples of :mod:`embedlab.train`.
 * :func:`encode_texts`: WordPiece ids cut to a fixed number of tokens, with the package's
   ``padding_mask`` (True at padding) instead of ``transformers``' ``attention_mask`` (1 at real tokens).
 * :class:`PretrainedClassifier`: the encoder, masked mean pooling of its last layer, a linear head.
