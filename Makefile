@@ -19,7 +19,7 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile notebooks
 HAS_CUDA := $(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
 
-.PHONY: help install book test test-unit test-notebooks test-gpu gpu-kit browser lab outputs serve bench clean
+.PHONY: help install book test test-unit test-site test-notebooks test-gpu gpu-kit browser lab outputs serve bench clean
 
 help:
 	@echo "make book    build the website into _build/html (installs into .venv first)"
@@ -47,17 +47,22 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "website: _build/html/index.html"
 
-test: $(STAMP) book browser test-unit test-notebooks
+test: $(STAMP) book browser test-unit test-site test-notebooks
 	@if $(HAS_CUDA); then \
 		$(MAKE) --no-print-directory test-gpu; \
 	else \
 		echo "GPU pass skipped: torch.cuda.is_available() is False on this machine (no CUDA device)"; \
 	fi
 
-# Without Chromium or Chrome the site tests are skipped with one line; CI=true (or
-# EMBEDLAB_REQUIRE_SITE=1) turns that skip into a failure.
+# The package's tests, the contract suite, the notebooks' hygiene and the tools (no browser).
+SITE_TESTS := tests/test_site.py tests/test_book.py
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests $(addprefix --ignore=,$(SITE_TESTS))
+
+# The built website in headless Chromium (needs `make book` first). Without Chromium or Chrome the
+# site tests are skipped with one line; CI=true (or EMBEDLAB_REQUIRE_SITE=1) turns that skip into a failure.
+test-site: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 $(SITE_TESTS)
 
 test-notebooks: $(STAMP)
 	EMBEDLAB_DEVICE=cpu $(NBVAL)

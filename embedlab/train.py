@@ -243,6 +243,8 @@ def scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
 
 def _scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
     """:func:`scores` of a model's own (B, C) logits (NaN, if the model made any, is reported, not refused)."""
+    from sklearn.metrics import accuracy_score, f1_score  # here: scikit-learn takes ~1 s to import
+
     checks.check_labels("labels", labels, num_classes=logits.shape[1], size=logits.shape[0])
     predicted = logits.argmax(dim=1)  # (B, C) -> (B,)
     labels_cpu, predicted_cpu = labels.cpu().numpy(), predicted.cpu().numpy()
