@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmarks import harness
-from embedlab import corpora, device, text
+from embedlab import corpora, device, pooling, text
 
 NAME = "embedding_bag"
 BATCH = 64  # reviews per batch
@@ -81,9 +81,7 @@ def make_batches(vocab: text.Vocab, reviews, max_len: int | None) -> list[dict]:
 
 def padded_route(embed: nn.Embedding, batch: dict) -> torch.Tensor:
     embedded = embed(batch["token_ids"])  # (B, T) -> (B, T, D)
-    kept = embedded.masked_fill(batch["padding_mask"].unsqueeze(-1), 0.0)  # (B, T, D)
-    lengths = (~batch["padding_mask"]).sum(dim=1, keepdim=True)  # (B, 1)
-    return kept.sum(dim=1) / lengths  # (B, D)
+    return pooling.mean_pool(embedded, batch["padding_mask"])  # (B, T, D) -> (B, D)
 
 
 def bag_2d_route(bag: nn.EmbeddingBag, batch: dict) -> torch.Tensor:
