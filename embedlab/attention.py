@@ -1,7 +1,7 @@
 """Scaled dot-product attention, masks, multi-head attention and sinusoidal positions.
 
-Shape legend: B batch, T tokens (Tq queries, Tk keys), D embedding, H heads, Dh head dim
-(D = H * Dh), Dk query/key dim, Dv value dim; ``...`` any leading dims (e.g. B, H).
+Shape legend: see :mod:`embedlab`; Dk query/key dim, Dv value dim; ``...`` any leading dims
+(e.g. B, H).
 
 Mask convention of this module (the same as ``F.scaled_dot_product_attention``'s boolean mask):
 

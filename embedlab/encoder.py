@@ -1,6 +1,6 @@
 """A small Transformer encoder classifier, layer freezing, and saving weights with safetensors.
 
-Shape legend: see :mod:`embedlab`; F is the feed-forward width.
+Shape legend: see :mod:`embedlab`.
 
 The pieces, each a thin module around the package's earlier ones:
 

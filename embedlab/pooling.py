@@ -1,6 +1,6 @@
 """Pooling a padded batch of token vectors into one vector per sequence, and classifiers around it.
 
-Shape legend: B batch, T tokens, V vocabulary, D embedding, C classes, N tokens of a whole batch.
+Shape legend: see :mod:`embedlab`.
 
 Conventions (from :mod:`embedlab.text`): ``padding_mask`` is True AT PADDING, like PyTorch's
 ``key_padding_mask``. A row that is padding everywhere (an empty sequence) pools to the zero

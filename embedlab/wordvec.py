@@ -1,6 +1,6 @@
 """Questions to a table of word vectors: neighbours, analogies, cosines, and a scored evaluation.
 
-Shape legend: see :mod:`embedlab`; P word pairs.
+Shape legend: see :mod:`embedlab`; Q word pairs.
 
 Any (V, D) table whose row i belongs to ``vocab.itos[i]`` will do: skip-gram's input vectors
 (chapter 02), a pretrained matrix aligned to a vocabulary (chapter 04). The rows are compared
@@ -257,7 +257,7 @@ def evaluate(
         raise ValueError(f"need at least 2 word pairs inside the vocabulary, got {len(known)}")
     ids1 = torch.tensor([vocab.stoi[p.word1] for p in known])
     ids2 = torch.tensor([vocab.stoi[p.word2] for p in known])
-    cosines = (unit[ids1] * unit[ids2]).sum(1)  # (P,)
+    cosines = (unit[ids1] * unit[ids2]).sum(1)  # (Q,)
     rho = float(spearmanr(cosines.tolist(), [p.score for p in known]).statistic)
     usable = [q for q in analogies if _known(vocab, q.a, q.b, q.c, q.d)]
     if not usable:
