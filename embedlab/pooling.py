@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from embedlab import checks
-from embedlab.device import cpu_generator
+from embedlab.device import cpu_generator, perturb_
 from embedlab.text import PAD_ID
 
 
@@ -294,6 +294,7 @@ class PoolingClassifier(nn.Module):
         )
         self.attention = AttentionPool(config.emb_dim) if self.pooling is Pooling.ATTENTION else None
         self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def encode(
         self, token_ids: torch.Tensor, padding_mask: torch.Tensor
@@ -356,6 +357,7 @@ class BagClassifier(nn.Module):
             max_norm=config.max_norm, sparse=config.sparse,
         )
         self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def forward(self, flat_ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Logits (B, C), or (B,) for the binary head, of B bags.

@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from conftest import assert_perturbed
 from embedlab import device, pooling, text
 from embedlab.pooling import (
     AttentionPool,
@@ -370,6 +371,21 @@ def _pool_bad_calls(name, pool):
         (f"pooling.{name}", lambda: pool(X, MASK.to("meta")), ValueError, "padding_mask must be on the device of x"),
     ]
 
+
+
+@pytest.mark.parametrize("model_class, pooling_name", [
+    (PoolingClassifier, "mean"), (PoolingClassifier, "attention"), (BagClassifier, "sum"),
+])
+def test_noise_mode_perturbs_every_initial_parameter(monkeypatch, model_class, pooling_name):
+    config = ClassifierConfig(20, 6, pooling=pooling_name, num_classes=3, seed=4)
+    off = model_class(config)
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    on = model_class(config)
+    assert_perturbed(off, on)  # the padding row (and the attention query) stay zero
+    pretrained = torch.randn(20, 6, generator=torch.Generator().manual_seed(1))
+    on_pretrained = model_class(config, pretrained)
+    monkeypatch.delenv("EMBEDLAB_PERTURB")
+    assert_perturbed(model_class(config, pretrained), on_pretrained)
 
 BAD_CALLS = [call for name, pool in POOLS.items() for call in _pool_bad_calls(name, pool)] + [
     ("pooling.attention_pool", lambda: attention_pool(X, MASK, torch.zeros(3, dtype=X.dtype)), ValueError, "query must have shape (D,)"),
