@@ -23,14 +23,17 @@ the CPU, to find the printed outputs that would not survive:
   came too late. The random draws do not change. More intra-op threads and ``torch.backends.mkldnn``
   off were tried and changed no float32 result of the chapters' ops on this CPU, so they are not used.
 * ``noise``: :func:`perturb_` multiplies every initial parameter the package makes, and every
-  :func:`randn` draw, by ``1 + 1e-6 * z``, z standard normal from a generator of its own (seeded by
-  :func:`setup`), so the run is reproducible and the global generators see nothing.
+  :func:`randn` draw, by ``1 + 1e-6 * z``, z standard normal from a CPU generator of its own seeded
+  by the tensor's contents: the run is reproducible, the global generators see nothing, and two
+  models built from the same seed still start equal (as they would on a GPU), so a check that
+  compares two routes from one start keeps comparing like with like.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import zlib
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -58,8 +61,6 @@ NOISE_SCALE = 1e-6
 if os.environ.get(PERTURB_ENV, "").strip() == "order":
     for _name, _value in ORDER_ENVIRONMENT.items():
         os.environ.setdefault(_name, _value)
-
-_noise_generator = torch.Generator(device="cpu").manual_seed(0)
 
 
 def get_device(name: str | None = None) -> torch.device:
@@ -152,8 +153,9 @@ def perturbation() -> str | None:
 def perturb_(target: _T) -> _T:
     """In ``noise`` mode, multiply every float entry of ``target`` by ``1 + 1e-6 * z`` in place; else nothing.
 
-    ``z`` is standard normal, drawn on the CPU from this module's own generator (seeded by
-    :func:`setup`), so a perturbed run is reproducible and leaves the global generators alone. Zeros
+    ``z`` is standard normal, drawn on the CPU from a generator of its own seeded with a checksum
+    of the tensor's shape and bytes: a perturbed run is reproducible, leaves the global generators
+    alone, and equal tensors (two models built from one seed) get equal perturbations. Zeros
     (a padding row, a zero-initialised table) stay zero. A tensor is perturbed at most once, so a
     module may perturb itself and be perturbed again as part of a larger one. Integer tensors and
     buffers are left alone. With the mode off this returns ``target`` untouched: bitwise a no-op.
@@ -172,7 +174,7 @@ def perturb_(target: _T) -> _T:
         for tensor in tensors:
             if not tensor.is_floating_point() or getattr(tensor, "_embedlab_perturbed", False):
                 continue
-            z = torch.randn(tensor.shape, generator=_noise_generator, dtype=tensor.dtype)
+            z = torch.randn(tensor.shape, generator=_content_generator(tensor), dtype=tensor.dtype)
             tensor.mul_(1 + NOISE_SCALE * z.to(tensor.device))
             tensor._embedlab_perturbed = True
     return target
@@ -192,8 +194,6 @@ def set_deterministic(enabled: bool = True) -> None:
 
 def setup(seed: int = 0, name: str | None = None, num_threads: int = 1) -> torch.device:
     """The one call of a chapter's setup cell: pick the device, seed, go deterministic.
-
-    In ``$EMBEDLAB_PERTURB`` mode ``noise`` it also reseeds the perturbation's generator with ``seed``.
 
     Also sets ``torch.set_printoptions(precision=3)`` so printed tensors are rounded summaries, and
     the number of CPU threads PyTorch uses.
@@ -223,7 +223,6 @@ def setup(seed: int = 0, name: str | None = None, num_threads: int = 1) -> torch
             "with them (tools/fragility.py does)"
         )
     seed_everything(seed)
-    _noise_generator.manual_seed(seed)
     set_deterministic(True)
     torch.set_num_threads(num_threads)
     torch.set_printoptions(precision=3, sci_mode=False)
@@ -243,6 +242,13 @@ def describe(device: torch.device | str) -> str:
         where = "cpu"
     return f"device: {where} | torch {torch.__version__.split('+')[0]}"
 
+
+
+def _content_generator(tensor: torch.Tensor) -> torch.Generator:
+    """A CPU generator seeded with a CRC-32 of ``tensor``'s shape, dtype and bytes."""
+    data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    seed = zlib.crc32(data, zlib.crc32(f"{tuple(tensor.shape)} {tensor.dtype}".encode()))
+    return torch.Generator(device="cpu").manual_seed(seed)
 
 
 def _as_device(device: object) -> torch.device:

@@ -216,7 +216,6 @@ def test_perturb_is_a_bitwise_no_op_unless_noise(monkeypatch, mode):
 
 
 def test_noise_moves_every_float_entry_by_about_1e_6_and_once(noise_mode):
-    device.setup(seed=0, name="cpu")
     off = torch.randn(200, 8, generator=torch.Generator().manual_seed(0))
     off[3] = 0.0  # a padding row
     on = off.clone()
@@ -233,17 +232,23 @@ def test_noise_moves_every_float_entry_by_about_1e_6_and_once(noise_mode):
     assert torch.equal(device.perturb_(ids), torch.arange(5))  # integers are left alone
 
 
-def test_noise_is_reproducible_after_setup_and_reaches_randn_and_modules(noise_mode):
-    device.setup(seed=0, name="cpu")
+def test_noise_is_reproducible_equal_for_equal_starts_and_reaches_randn_and_modules(noise_mode):
     first = device.randn((50, 4), seed=2)
-    device.setup(seed=0, name="cpu")
-    assert torch.equal(device.randn((50, 4), seed=2), first)
+    assert torch.equal(device.randn((50, 4), seed=2), first)  # seeded by the contents: reproducible
     assert_perturbed(torch.randn(50, 4, generator=torch.Generator().manual_seed(2)), first)
+    assert not torch.equal(device.randn((50, 4), seed=3) / torch.randn(50, 4, generator=torch.Generator().manual_seed(3)),
+                           first / torch.randn(50, 4, generator=torch.Generator().manual_seed(2)))
     torch.manual_seed(0)
     off = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3))
     torch.manual_seed(0)
     on = device.perturb_(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)))
     assert_perturbed(off, on)  # the LayerNorm's zero bias stays zero, its ones move
+    torch.manual_seed(0)
+    twin = device.perturb_(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)))
+    for a, b in zip(on.parameters(), twin.parameters()):
+        assert torch.equal(a, b)  # two models from one seed start equal, perturbed or not
+    half = torch.randn(3, 5, generator=torch.Generator().manual_seed(0)).to(torch.bfloat16)
+    assert device.perturb_(half.clone()).dtype == torch.bfloat16
 
 
 ORDER_PROBE = """
