@@ -42,6 +42,7 @@ def test_split_diff_falls_back_to_the_ndiff_with_its_orientation():
     ("neighbours: cat, dog", "neighbours: dog, cat", "decision"),
     ("a\nb", "a", "decision"),
     ("x = 1.50e-03", "x = 1.51e-03", "precision"),
+    ("row sums: tensor([1., 1., 1.])", "row sums: tensor([1.000, 1.000, 1.000])", "precision"),
 ])
 def test_classify_texts(stored, fresh, kind):
     assert fragility.classify_texts(stored, fresh)[0] == kind
