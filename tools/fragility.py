@@ -373,8 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", action="store_true", help="re-render fragility.md from fragility.json")
     parser.add_argument("--reuse", default="", help="perturbations whose last run (in _build/fragility) is parsed, not rerun")
     args = parser.parse_args(argv)
-    if args.from_json:
+    if args.from_json:  # classified again from the stored nbval text, so a better classifier needs no rerun
         result = json.loads(JSON_PATH.read_text(encoding="utf-8"))
+        for row in result["rows"]:
+            for item in row["by"].values():
+                item.update({k: v for k, v in classify({**row, "text": item["text"]}).items() if k in ("kind", "why")})
+        JSON_PATH.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     else:
         modes = [m.strip() for m in args.perturbations.split(",") if m.strip()]
         for mode in modes:

@@ -17,6 +17,7 @@ Writes ``benchmarks/results/cuda_ops.json``: per notebook, ``{op: {"count", "fir
 ``benchmarks/results/cuda_determinism_audit.md`` is written from it by hand (the judgement per hit).
 
 Usage: python tools/op_audit.py [NOTEBOOK ...]   (default: notebooks/*.ipynb)
+       python tools/op_audit.py --inventory       (the Markdown table of cuda_ops.json)
 """
 
 from __future__ import annotations
@@ -104,7 +105,28 @@ def record(path: Path, out: Path) -> tuple[dict, float]:
     return ops, time.perf_counter() - start
 
 
+def inventory(result: dict) -> list[str]:
+    """A Markdown table: every operator overload, the notebooks (first cell) that run it, its calls."""
+    ops: dict[str, dict] = {}
+    for notebook, recorded in result.items():
+        for name, entry in recorded.items():
+            row = ops.setdefault(name, {"where": [], "calls": 0, "variants": {}})
+            row["where"].append(f"{notebook[:2]}:{entry['first_cell']}")
+            row["calls"] += entry["count"]
+            for variant, n in entry["variants"].items():
+                row["variants"][variant] = row["variants"].get(variant, 0) + n
+    lines = ["| operator | notebook:first cell | calls | recorded arguments |", "|---|---|---:|---|"]
+    for name in sorted(ops):
+        row = ops[name]
+        variants = ", ".join(f"{v} ({n:,})" for v, n in sorted(row["variants"].items()))
+        lines.append(f"| `{name}` | {' '.join(row['where'])} | {row['calls']:,} | {variants} |")
+    return lines
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--inventory"]:
+        print("\n".join(inventory(json.loads(OUT.read_text(encoding="utf-8")))))
+        return 0
     os.environ.setdefault("EMBEDLAB_DEVICE", "cpu")
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
