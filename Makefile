@@ -19,12 +19,13 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile notebooks
 HAS_CUDA := $(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
 
-.PHONY: help install book test test-unit test-site test-notebooks test-gpu gpu-kit browser lab outputs serve bench clean
+.PHONY: help install book test test-unit test-site test-notebooks test-gpu test-fragile gpu-kit browser lab outputs serve bench clean
 
 help:
 	@echo "make book    build the website into _build/html (installs into .venv first)"
 	@echo "make test    unit tests, site test, notebooks on the CPU (and on CUDA when present)"
 	@echo "make test-gpu   only the notebooks on CUDA; fails when no CUDA device is there"
+	@echo "make test-fragile   nbval on every notebook under each CPU perturbation (EMBEDLAB_PERTURB); writes benchmarks/results/fragility.md"
 	@echo "make gpu-kit    prepare .gpukit/, the carry folders of the CUDA pass on a lent GPU machine"
 	@echo "make lab     JupyterLab on the project's environment"
 	@echo "make outputs re-execute every notebook on the CPU and store the outputs"
@@ -70,6 +71,11 @@ test-notebooks: $(STAMP)
 test-gpu: $(STAMP)
 	@$(HAS_CUDA) || { echo "make test-gpu: no CUDA device (torch.cuda.is_available() is False); nothing was tested" >&2; exit 1; }
 	EMBEDLAB_DEVICE=cuda $(NBVAL)
+
+# What a GPU run would not reproduce, found on the CPU: nbval under EMBEDLAB_PERTURB=order and =noise
+# (embedlab.device), every failing cell classified in benchmarks/results/fragility.md (about 10 minutes).
+test-fragile: $(STAMP)
+	$(BIN)/python tools/fragility.py
 
 # Wheels, data and the split MiniLM weights for the lent GPU machine; prints the plan of calls.
 gpu-kit: $(STAMP)

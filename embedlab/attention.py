@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from embedlab import checks
+from embedlab.device import perturb_
 
 __all__ = [
     "scaled_dot_product_attention",
@@ -231,6 +232,7 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(emb_dim, emb_dim, bias=bias)
         self.v_proj = nn.Linear(emb_dim, emb_dim, bias=bias)
         self.out_proj = nn.Linear(emb_dim, emb_dim, bias=bias)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def forward(
         self,

@@ -8,18 +8,41 @@ The rules this module enforces (see the book's setup page):
 * Random numbers are drawn on the CPU with a :class:`torch.Generator` and then moved, so a GPU
   run starts from exactly the same numbers as a CPU run.
 * Deterministic algorithms are switched on; ``CUBLAS_WORKSPACE_CONFIG`` is set before CUDA starts.
+
+The perturbed mode (opt-in, for ``tools/fragility.py``): a GPU run differs from the CPU run by
+summation order and rounding, and training amplifies that. ``EMBEDLAB_PERTURB`` simulates it on
+the CPU, to find the printed outputs that would not survive:
+
+* unset or empty: off. Nothing here changes a single bit.
+* ``order``: other kernels, so other summation orders, same inputs: MKL's conditional numerical
+  reproducibility branch ``MKL_CBWR=COMPATIBLE`` (other GEMM kernels and blocking: matmul,
+  ``nn.Linear``, attention) and ATen's AVX2 kernels instead of AVX-512 (``ATEN_CPU_CAPABILITY=avx2``:
+  another vector width in softmax, ``log_softmax``, attention). Both are read once, at the first
+  torch operation, so this module puts them into the environment when it is imported (before the
+  first operation in a notebook that imports ``embedlab`` first), and :func:`setup` raises if they
+  came too late. The random draws do not change. More intra-op threads and ``torch.backends.mkldnn``
+  off were tried and changed no float32 result of the chapters' ops on this CPU, so they are not used.
+* ``noise``: :func:`perturb_` multiplies every initial parameter the package makes, and every
+  :func:`randn` draw, by ``1 + 1e-6 * z``, z standard normal from a CPU generator of its own seeded
+  by the tensor's contents: the run is reproducible, the global generators see nothing, and two
+  models built from the same seed still start equal (as they would on a GPU), so a check that
+  compares two routes from one start keeps comparing like with like.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import zlib
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from embedlab import checks
+
+_T = TypeVar("T", torch.Tensor, torch.nn.Module)
 
 # cuBLAS reads this once, when CUDA starts: it must be in the environment before the first
 # CUDA call, which is why it is set at import time rather than inside ``setup``.
@@ -27,6 +50,17 @@ os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 DEVICE_ENV = "EMBEDLAB_DEVICE"
 ALLOWED_DEVICES = ("cpu", "cuda")
+
+PERTURB_ENV = "EMBEDLAB_PERTURB"
+PERTURBATIONS = ("order", "noise")
+ORDER_ENVIRONMENT = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "avx2"}
+"""What ``EMBEDLAB_PERTURB=order`` puts into the environment (a process started with these has them from its first operation)."""
+NOISE_SCALE = 1e-6
+"""The relative size of the ``noise`` perturbation."""
+
+if os.environ.get(PERTURB_ENV, "").strip() == "order":
+    for _name, _value in ORDER_ENVIRONMENT.items():
+        os.environ.setdefault(_name, _value)
 
 
 def get_device(name: str | None = None) -> torch.device:
@@ -97,7 +131,53 @@ def randn(shape: Sequence[int], seed: int, device: torch.device | str = "cpu") -
         checks.check_int(f"shape[{i}]", size, at_least=0)
     checks.check_seed("seed", seed)
     device = _as_device(device)
-    return torch.randn(tuple(shape), generator=cpu_generator(seed)).to(device)
+    return perturb_(torch.randn(tuple(shape), generator=cpu_generator(seed))).to(device)
+
+
+def perturbation() -> str | None:
+    """The perturbed mode named by ``$EMBEDLAB_PERTURB``: ``"order"``, ``"noise"``, or None (unset or empty: off).
+
+    Raises:
+        ValueError: the variable holds anything else.
+    """
+    value = os.environ.get(PERTURB_ENV, "").strip()
+    if value == "":
+        return None
+    if value not in PERTURBATIONS:
+        raise ValueError(
+            f"environment variable {PERTURB_ENV} must be one of {PERTURBATIONS} (or unset: off), got {value!r}"
+        )
+    return value
+
+
+def perturb_(target: _T) -> _T:
+    """In ``noise`` mode, multiply every float entry of ``target`` by ``1 + 1e-6 * z`` in place; else nothing.
+
+    ``z`` is standard normal, drawn on the CPU from a generator of its own seeded with a checksum
+    of the tensor's shape and bytes: a perturbed run is reproducible, leaves the global generators
+    alone, and equal tensors (two models built from one seed) get equal perturbations. Zeros
+    (a padding row, a zero-initialised table) stay zero. A tensor is perturbed at most once, so a
+    module may perturb itself and be perturbed again as part of a larger one. Integer tensors and
+    buffers are left alone. With the mode off this returns ``target`` untouched: bitwise a no-op.
+
+    Args:
+        target: a tensor (CPU; float entries are perturbed) or an ``nn.Module`` (its parameters).
+
+    Returns:
+        ``target`` itself, so it can wrap an expression: ``self.head = perturb_(nn.Linear(...))``.
+    """
+    checks.check_type("target", target, (torch.Tensor, torch.nn.Module), "a tensor or an nn.Module")
+    if perturbation() != "noise":
+        return target
+    tensors = [target] if isinstance(target, torch.Tensor) else list(target.parameters())
+    with torch.no_grad():
+        for tensor in tensors:
+            if not tensor.is_floating_point() or getattr(tensor, "_embedlab_perturbed", False):
+                continue
+            z = torch.randn(tensor.shape, generator=_content_generator(tensor), dtype=tensor.dtype)
+            tensor.mul_(1 + NOISE_SCALE * z.to(tensor.device))
+            tensor._embedlab_perturbed = True
+    return target
 
 
 def set_deterministic(enabled: bool = True) -> None:
@@ -127,10 +207,21 @@ def setup(seed: int = 0, name: str | None = None, num_threads: int = 1) -> torch
 
     Returns:
         The chosen device.
+
+    Raises:
+        ValueError: a bad ``$EMBEDLAB_DEVICE`` or ``$EMBEDLAB_PERTURB``.
+        RuntimeError: ``$EMBEDLAB_PERTURB`` is ``order`` but its settings came after the first torch operation.
     """
     checks.check_seed("seed", seed)
     checks.check_int("num_threads", num_threads, at_least=1)
     device = get_device(name)
+    mode = perturbation()
+    if mode == "order" and torch.backends.cpu.get_cpu_capability() == "AVX512":
+        raise RuntimeError(
+            f"{PERTURB_ENV}=order needs {ORDER_ENVIRONMENT} in the environment before the first torch "
+            "operation (ATen still runs its AVX512 kernels): import embedlab first, or start the process "
+            "with them (tools/fragility.py does)"
+        )
     seed_everything(seed)
     set_deterministic(True)
     torch.set_num_threads(num_threads)
@@ -151,6 +242,13 @@ def describe(device: torch.device | str) -> str:
         where = "cpu"
     return f"device: {where} | torch {torch.__version__.split('+')[0]}"
 
+
+
+def _content_generator(tensor: torch.Tensor) -> torch.Generator:
+    """A CPU generator seeded with a CRC-32 of ``tensor``'s shape, dtype and bytes."""
+    data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    seed = zlib.crc32(data, zlib.crc32(f"{tuple(tensor.shape)} {tensor.dtype}".encode()))
+    return torch.Generator(device="cpu").manual_seed(seed)
 
 
 def _as_device(device: object) -> torch.device:

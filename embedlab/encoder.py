@@ -41,6 +41,7 @@ from torch import nn
 
 from embedlab import checks
 from embedlab.attention import MultiHeadAttention, SinusoidalPositionalEncoding
+from embedlab.device import perturb_
 from embedlab.pooling import mean_pool
 from embedlab.text import PAD_ID
 
@@ -155,6 +156,7 @@ class EncoderBlock(nn.Module):
         self.norm1 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
         self.feed_forward = FeedForward(emb_dim, ffn_dim)
         self.norm2 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def forward(
         self, x: torch.Tensor, padding_mask: torch.Tensor | None = None
@@ -209,6 +211,7 @@ class EncoderClassifier(nn.Module):
         else:
             self.final_norm = nn.Identity()
         self.head = nn.Linear(config.emb_dim, config.num_classes)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def encode(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
         """The contextual vector of every position.

@@ -29,7 +29,7 @@ from torch import nn
 
 from embedlab import checks
 from embedlab.attention import additive_mask
-from embedlab.device import cpu_generator
+from embedlab.device import cpu_generator, perturb_
 from embedlab.pooling import mean_pool, seeded_linear
 
 __all__ = [
@@ -101,7 +101,7 @@ class PretrainedClassifier(nn.Module):
         checks.check_int("num_classes", num_classes, at_least=2)
         checks.check_seed("seed", seed)
         self.encoder = encoder
-        self.head = seeded_linear(encoder.config.hidden_size, num_classes, cpu_generator(seed))
+        self.head = perturb_(seeded_linear(encoder.config.hidden_size, num_classes, cpu_generator(seed)))  # noise mode only
 
     @property
     def layers(self) -> nn.ModuleList:

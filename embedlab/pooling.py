@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from embedlab import checks
-from embedlab.device import cpu_generator
+from embedlab.device import cpu_generator, perturb_
 from embedlab.text import PAD_ID
 
 
@@ -243,6 +243,47 @@ def _embedding_weight(
     return pretrained.detach().to("cpu", torch.float32).clone()  # (V, D), the caller's tensor is not shared
 
 
+def _needs_deterministic_backward(bag: nn.EmbeddingBag) -> bool:
+    return torch.are_deterministic_algorithms_enabled() and torch.is_grad_enabled() and bag.weight.requires_grad
+
+
+def bag_max_by_lookup(bag: nn.EmbeddingBag, flat_ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """What ``bag(flat_ids, offsets)`` computes for ``mode='max'``, as a padded lookup and :func:`max_pool`.
+
+    On CUDA, ``nn.EmbeddingBag``'s backward for ``mode='max'`` has no deterministic kernel, so
+    ``torch.use_deterministic_algorithms(True)`` makes it raise; :class:`BagClassifier` takes this
+    route there when a gradient is needed. The values are the same (a max rounds nothing); the
+    gradient is the same except where two different rows tie exactly in a dimension (the bag gives
+    it to one of them, this route splits it). ``padding_idx`` entries are left out of their bag and
+    an empty bag gives zeros, as the bag does; ``max_norm`` renormalises the same rows.
+
+    Args:
+        bag: an ``nn.EmbeddingBag`` (its weight, padding_idx, max_norm, norm_type and sparse are used).
+        flat_ids: (N,) int64 ids, every bag's ids one after the other.
+        offsets: (B,) int64 start of each bag in ``flat_ids``.
+
+    Returns:
+        (B, D).
+    """
+    checks.check_type("bag", bag, nn.EmbeddingBag, "an nn.EmbeddingBag")
+    checks.check_offsets("offsets", offsets, flat_ids.numel())
+    n, b = flat_ids.numel(), offsets.numel()
+    if n == 0:
+        return bag.weight.new_zeros(b, bag.weight.shape[1])  # (B, D), every bag empty
+    lengths = torch.diff(offsets, append=offsets.new_tensor([n]))  # (B,)
+    bag_of = torch.repeat_interleave(torch.arange(b, device=offsets.device), lengths)  # (N,)
+    position = torch.arange(n, device=flat_ids.device) - offsets[bag_of]  # (N,) place inside its bag
+    # Filler: an id of the input, so that max_norm renormalises no row the bag would not.
+    ids = flat_ids.new_full((b, max(int(lengths.max()), 1)), int(flat_ids[0]))  # (B, T)
+    ids[bag_of, position] = flat_ids
+    padding_mask = torch.ones(ids.shape, dtype=torch.bool, device=ids.device)  # (B, T)
+    padding_mask[bag_of, position] = False
+    if bag.padding_idx is not None:
+        padding_mask |= ids == bag.padding_idx  # the bag leaves padding_idx out
+    x = nn.functional.embedding(ids, bag.weight, None, bag.max_norm, bag.norm_type, bag.scale_grad_by_freq, bag.sparse)
+    return max_pool(x, padding_mask)  # (B, T, D) -> (B, D)
+
+
 def seeded_linear(in_features: int, out_features: int, generator: torch.Generator) -> nn.Linear:
     """An ``nn.Linear(in_features, out_features)`` whose parameters are drawn from ``generator``.
 
@@ -294,6 +335,7 @@ class PoolingClassifier(nn.Module):
         )
         self.attention = AttentionPool(config.emb_dim) if self.pooling is Pooling.ATTENTION else None
         self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def encode(
         self, token_ids: torch.Tensor, padding_mask: torch.Tensor
@@ -356,6 +398,7 @@ class BagClassifier(nn.Module):
             max_norm=config.max_norm, sparse=config.sparse,
         )
         self.head = seeded_linear(config.emb_dim, config.num_classes, generator)
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def forward(self, flat_ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Logits (B, C), or (B,) for the binary head, of B bags.
@@ -370,7 +413,10 @@ class BagClassifier(nn.Module):
         if self.pooling is Pooling.SQRT_N:
             weights = sqrt_n_weights(flat_ids, offsets, self.embedding.padding_idx)  # (N,)
             weights = weights.to(self.embedding.weight.dtype)
-        pooled = self.embedding(flat_ids, offsets, per_sample_weights=weights)  # (N,), (B,) -> (B, D)
+        if self.pooling is Pooling.MAX and flat_ids.is_cuda and _needs_deterministic_backward(self.embedding):
+            pooled = bag_max_by_lookup(self.embedding, flat_ids, offsets)  # CUDA: mode='max' has no deterministic backward
+        else:
+            pooled = self.embedding(flat_ids, offsets, per_sample_weights=weights)  # (N,), (B,) -> (B, D)
         logits = self.head(pooled)  # (B, D) -> (B, C)
         if self.config.num_classes == 1:
             return logits.squeeze(-1)  # (B, 1) -> (B,)

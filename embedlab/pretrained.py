@@ -39,7 +39,7 @@ import torch
 
 from embedlab import checks
 from embedlab.corpora import LAC_EMBEDDING, LAC_VOCAB, MINILM_WEIGHTS, locate
-from embedlab.device import cpu_generator
+from embedlab.device import cpu_generator, perturb_
 from embedlab.text import PAD_ID, SPECIALS, Vocab
 
 # PaddlePaddle's VarType codes for the dtypes an embedding matrix can have.
@@ -441,7 +441,7 @@ def build_embedding_matrix(
     matrix = torch.zeros(len(vocab), source.shape[1])  # (V, D)
     if oov == "random":
         mean, std = source.mean(dim=0), source.std(dim=0)  # (D,), (D,)
-        noise = torch.randn(len(fill_rows), source.shape[1], generator=cpu_generator(seed))
+        noise = perturb_(torch.randn(len(fill_rows), source.shape[1], generator=cpu_generator(seed)))  # noise mode only
         matrix[fill_rows] = mean + std * noise
     elif oov == "mean":
         matrix[fill_rows] = source.mean(dim=0)

@@ -30,7 +30,7 @@ from torch import nn
 from tqdm import tqdm
 
 from embedlab import checks, corpora
-from embedlab.device import cpu_generator
+from embedlab.device import cpu_generator, perturb_
 from embedlab.text import SPECIALS, Vocab
 
 
@@ -465,6 +465,7 @@ class SkipGram(nn.Module):
         start = (torch.rand(vocab_size, emb_dim, generator=generator) - 0.5) / emb_dim  # (V, D)
         self.in_emb = nn.Embedding(vocab_size, emb_dim, _weight=start)
         self.out_emb = nn.Embedding(vocab_size, emb_dim, _weight=torch.zeros(vocab_size, emb_dim))
+        perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def forward(self, contexts: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Summed loss of a batch.

@@ -53,3 +53,36 @@ def minilm():
     from embedlab import pretrained
 
     return pretrained.load_minilm()
+
+
+@pytest.fixture
+def noise_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a test with EMBEDLAB_PERTURB=noise (the perturbation of tools/fragility.py)."""
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+
+
+def assert_perturbed(off, on) -> None:
+    """``on`` (built in noise mode) is ``off`` (built with the mode off) times 1 + ~1e-6 noise, entry by entry.
+
+    ``off`` and ``on`` are two tensors, or two modules built from the same seeds (their parameters
+    are compared). Every float tensor with a non-zero entry moved, by at most 1e-5 relative; zeros
+    stayed zero; nothing else changed.
+    """
+    import torch
+
+    if isinstance(off, torch.Tensor):
+        pairs = [("tensor", off, on)]
+    else:
+        on_params = dict(on.named_parameters())
+        pairs = [(name, p, on_params[name]) for name, p in off.named_parameters()]
+        assert set(on_params) == {name for name, _, _ in pairs}
+    for name, a, b in pairs:
+        a, b = a.detach(), b.detach()
+        if not a.is_floating_point() or not bool((a != 0).any()):
+            assert torch.equal(a, b), name
+            continue
+        assert not torch.equal(a, b), f"{name} was not perturbed"
+        assert torch.equal(a == 0, b == 0), f"{name}: a zero moved"
+        nonzero = a != 0
+        relative = ((b[nonzero] - a[nonzero]) / a[nonzero]).abs().max().item()
+        assert 0 < relative <= 1e-5, f"{name}: relative change {relative}"

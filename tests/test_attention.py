@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.testing import assert_close
 
+from conftest import assert_perturbed
 from embedlab import attention, text
 from embedlab.attention import (
     MultiHeadAttention,
@@ -376,6 +377,14 @@ Q = randn(2, 3, 4)
 MHA = MultiHeadAttention(8, 2)
 X8 = randn(2, 5, 8)
 PE = SinusoidalPositionalEncoding(4, max_len=3)
+
+
+def test_noise_mode_perturbs_the_projections(monkeypatch):
+    torch.manual_seed(0)
+    off = MultiHeadAttention(8, 2)
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    torch.manual_seed(0)
+    assert_perturbed(off, MultiHeadAttention(8, 2))
 
 BAD_CALLS = [
     ("attention.scaled_dot_product_attention", lambda: scaled_dot_product_attention([[1.0]], Q, Q), TypeError, "q must be a tensor"),

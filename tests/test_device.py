@@ -1,11 +1,16 @@
 """Tests of embedlab.device: device choice, seeding, determinism."""
 
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import assert_perturbed
 from embedlab import device
 
 
@@ -166,3 +171,126 @@ BAD_CALLS = [
     ("device.describe", lambda: device.describe(0), TypeError, "device must be a torch.device"),
 ]
 
+
+
+# --- the perturbed mode (EMBEDLAB_PERTURB), used by tools/fragility.py ------------------------
+
+
+@pytest.mark.parametrize("value, expected", [(None, None), ("", None), (" ", None), ("order", "order"), ("noise", "noise")])
+def test_perturbation_reads_the_environment(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("EMBEDLAB_PERTURB", raising=False)
+    else:
+        monkeypatch.setenv("EMBEDLAB_PERTURB", value)
+    assert device.perturbation() == expected
+
+
+@pytest.mark.parametrize("value", ["noisy", "Order", "order,noise", "1"])
+def test_a_bad_perturbation_is_a_clear_error_from_setup_and_perturb(monkeypatch, value):
+    monkeypatch.setenv("EMBEDLAB_PERTURB", value)
+    message = rf"environment variable EMBEDLAB_PERTURB must be one of \('order', 'noise'\) .* got {value!r}"
+    with pytest.raises(ValueError, match=message):
+        device.perturbation()
+    with pytest.raises(ValueError, match=message):
+        device.setup(seed=0, name="cpu")
+    with pytest.raises(ValueError, match=message):
+        device.perturb_(torch.ones(2))
+
+
+@pytest.mark.parametrize("mode", [None, "order"])
+def test_perturb_is_a_bitwise_no_op_unless_noise(monkeypatch, mode):
+    if mode is None:
+        monkeypatch.delenv("EMBEDLAB_PERTURB", raising=False)
+    else:
+        monkeypatch.setenv("EMBEDLAB_PERTURB", mode)
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    before = x.clone()
+    layer = torch.nn.Linear(3, 2)
+    weight = layer.weight.detach().clone()
+    state = torch.random.get_rng_state()
+    assert device.perturb_(x) is x and device.perturb_(layer) is layer
+    assert torch.equal(x, before) and torch.equal(layer.weight, weight)
+    assert not hasattr(x, "_embedlab_perturbed")
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(device.randn((4, 2), seed=1), torch.randn(4, 2, generator=torch.Generator().manual_seed(1)))
+
+
+def test_noise_moves_every_float_entry_by_about_1e_6_and_once(noise_mode):
+    off = torch.randn(200, 8, generator=torch.Generator().manual_seed(0))
+    off[3] = 0.0  # a padding row
+    on = off.clone()
+    state = torch.random.get_rng_state()
+    assert device.perturb_(on) is on
+    assert torch.equal(torch.random.get_rng_state(), state)  # its own generator: the global one saw nothing
+    assert_perturbed(off, on)
+    relative = (on - off)[off != 0] / off[off != 0]
+    assert 0.5e-6 < relative.std().item() < 2e-6  # the scale is NOISE_SCALE
+    again = on.clone()
+    device.perturb_(on)  # perturbed at most once
+    assert torch.equal(on, again)
+    ids = torch.arange(5)
+    assert torch.equal(device.perturb_(ids), torch.arange(5))  # integers are left alone
+
+
+def test_noise_is_reproducible_equal_for_equal_starts_and_reaches_randn_and_modules(noise_mode):
+    first = device.randn((50, 4), seed=2)
+    assert torch.equal(device.randn((50, 4), seed=2), first)  # seeded by the contents: reproducible
+    assert_perturbed(torch.randn(50, 4, generator=torch.Generator().manual_seed(2)), first)
+    assert not torch.equal(device.randn((50, 4), seed=3) / torch.randn(50, 4, generator=torch.Generator().manual_seed(3)),
+                           first / torch.randn(50, 4, generator=torch.Generator().manual_seed(2)))
+    torch.manual_seed(0)
+    off = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3))
+    torch.manual_seed(0)
+    on = device.perturb_(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)))
+    assert_perturbed(off, on)  # the LayerNorm's zero bias stays zero, its ones move
+    torch.manual_seed(0)
+    twin = device.perturb_(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)))
+    for a, b in zip(on.parameters(), twin.parameters()):
+        assert torch.equal(a, b)  # two models from one seed start equal, perturbed or not
+    half = torch.randn(3, 5, generator=torch.Generator().manual_seed(0)).to(torch.bfloat16)
+    assert device.perturb_(half.clone()).dtype == torch.bfloat16
+
+
+ORDER_PROBE = """
+import embedlab.device, torch
+g = torch.Generator().manual_seed(0)
+a, b = torch.randn(16, 128, generator=g), torch.randn(128, 16, generator=g)
+x = torch.randn(64, 300, generator=g)
+torch.save({"draws": torch.cat([a.flatten(), b.flatten(), x.flatten()]), "matmul": a @ b,
+            "softmax": x.softmax(-1), "sum": x.sum(-1)}, __import__("sys").argv[1])
+"""
+
+
+def _order_probe(tmp_path: Path, mode: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("EMBEDLAB_PERTURB", *device.ORDER_ENVIRONMENT)}
+    if mode:
+        env["EMBEDLAB_PERTURB"] = mode
+    out = tmp_path / f"{mode}.pt"
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    subprocess.run([sys.executable, "-c", ORDER_PROBE, str(out)], env=env, check=True, timeout=120)
+    return torch.load(out)
+
+
+@pytest.mark.skipif(torch.backends.cpu.get_cpu_capability() != "AVX512" or not torch.backends.mkl.is_available(),
+                    reason="the order perturbation changes kernels on an AVX-512 CPU with MKL")
+def test_order_changes_the_summation_order_but_not_the_draws(tmp_path):
+    off, on = _order_probe(tmp_path, None), _order_probe(tmp_path, "order")
+    assert torch.equal(off["draws"], on["draws"])  # same random numbers
+    assert not torch.equal(off["matmul"], on["matmul"])  # MKL_CBWR=COMPATIBLE: another GEMM kernel
+    assert not torch.equal(off["softmax"], on["softmax"])  # ATen's AVX2 kernels: another vector width
+    torch.testing.assert_close(off["matmul"], on["matmul"], rtol=1e-5, atol=1e-5)  # rounding only
+    torch.testing.assert_close(off["softmax"], on["softmax"], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.skipif(torch.backends.cpu.get_cpu_capability() != "AVX512", reason="needs a CPU that runs AVX-512 kernels")
+def test_order_set_after_the_first_operation_is_refused(monkeypatch):
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "order")  # this process already ran torch ops on AVX-512
+    with pytest.raises(RuntimeError, match="EMBEDLAB_PERTURB=order needs .* before the first torch operation"):
+        device.setup(seed=0, name="cpu")
+
+
+BAD_CALLS += [
+    ("device.perturb_", lambda: device.perturb_(None), TypeError, "target must be a tensor or an nn.Module"),
+    ("device.perturb_", lambda: device.perturb_([1.0]), TypeError, "target must be a tensor or an nn.Module"),
+]

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
+from conftest import assert_perturbed
 from embedlab import encoder
 from embedlab.encoder import (
     EncoderBlock,
@@ -356,6 +357,18 @@ BAD_CONFIG = save_state(MODEL, FOLDER / "bad-config.safetensors", metadata={enco
 def _config(**sizes):
     return lambda: EncoderConfig(**{"vocab_size": 10, **sizes})
 
+
+
+def test_noise_mode_perturbs_every_parameter_once(monkeypatch):
+    off = build(seed=3)
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    on = build(seed=3)
+    assert_perturbed(off, on)
+    torch.manual_seed(0)
+    block = EncoderBlock(16, 4, 24)
+    monkeypatch.delenv("EMBEDLAB_PERTURB")
+    torch.manual_seed(0)
+    assert_perturbed(EncoderBlock(16, 4, 24), block)
 
 BAD_CALLS = [
     ("encoder.EncoderConfig", _config(vocab_size=1), ValueError, "vocab_size must be an int >= 2"),

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
+from conftest import assert_perturbed
 from embedlab import encoder, finetune, train
 from embedlab.attention import additive_mask
 from embedlab.finetune import (
@@ -237,6 +238,15 @@ CACHE = CacheCollate(HIDDEN, MASK)
 def fake_tokenizer(texts, **kwargs):
     raise AssertionError("the checks come before the tokenizer")
 
+
+
+def test_noise_mode_perturbs_the_new_head_only(monkeypatch):
+    off = tiny_classifier()
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    on = tiny_classifier()
+    assert_perturbed(off.head, on.head)
+    for (name, a), b in zip(off.encoder.named_parameters(), on.encoder.parameters()):
+        assert torch.equal(a, b), name  # the pretrained encoder is loaded, not drawn
 
 BAD_CALLS = [
     ("finetune.to_examples", lambda: to_examples(IDS, MASK, [1]), ValueError, "labels must hold one class per row (2), got 1"),

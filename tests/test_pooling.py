@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from conftest import assert_perturbed
 from embedlab import device, pooling, text
 from embedlab.pooling import (
     AttentionPool,
@@ -371,6 +372,37 @@ def _pool_bad_calls(name, pool):
     ]
 
 
+
+@pytest.mark.parametrize("model_class, pooling_name", [
+    (PoolingClassifier, "mean"), (PoolingClassifier, "attention"), (BagClassifier, "sum"),
+])
+def test_noise_mode_perturbs_every_initial_parameter(monkeypatch, model_class, pooling_name):
+    config = ClassifierConfig(20, 6, pooling=pooling_name, num_classes=3, seed=4)
+    off = model_class(config)
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    on = model_class(config)
+    assert_perturbed(off, on)  # the padding row (and the attention query) stay zero
+    pretrained = torch.randn(20, 6, generator=torch.Generator().manual_seed(1))
+    on_pretrained = model_class(config, pretrained)
+    monkeypatch.delenv("EMBEDLAB_PERTURB")
+    assert_perturbed(model_class(config, pretrained), on_pretrained)
+
+
+@pytest.mark.parametrize("padding_idx, max_norm", [(None, None), (0, None), (0, 1.0)])
+def test_bag_max_by_lookup_equals_the_bag_forward_and_backward(padding_idx, max_norm):
+    weight = torch.randn(12, 5, generator=torch.Generator().manual_seed(0))
+    bags = [[3, 3, 7], [0, 5], [], [0], [11, 2, 2, 9, 4]]  # repeats, padding, empty and padding-only bags
+    flat_ids, offsets = text.to_bag(bags)
+    ref = nn.EmbeddingBag.from_pretrained(weight.clone(), freeze=False, mode="max", padding_idx=padding_idx, max_norm=max_norm)
+    new = nn.EmbeddingBag.from_pretrained(weight.clone(), freeze=False, mode="max", padding_idx=padding_idx, max_norm=max_norm)
+    out_ref, out_new = ref(flat_ids, offsets), pooling.bag_max_by_lookup(new, flat_ids, offsets)
+    assert torch.equal(out_ref, out_new)
+    grad = torch.randn(out_ref.shape, generator=torch.Generator().manual_seed(1))
+    out_ref.backward(grad)
+    out_new.backward(grad)
+    assert torch.equal(ref.weight.grad, new.weight.grad)
+    assert torch.equal(ref.weight.detach(), new.weight.detach())  # max_norm renormalised the same rows
+
 BAD_CALLS = [call for name, pool in POOLS.items() for call in _pool_bad_calls(name, pool)] + [
     ("pooling.attention_pool", lambda: attention_pool(X, MASK, torch.zeros(3, dtype=X.dtype)), ValueError, "query must have shape (D,)"),
     ("pooling.attention_pool", lambda: attention_pool(X, MASK, [0.0] * 4), TypeError, "query must be a tensor"),
@@ -444,3 +476,8 @@ BAD_CALLS += [
     ("pooling.BagClassifier.forward", lambda: BAG(None, OFFSETS), TypeError, "flat_ids must be a tensor"),
 ]
 
+
+BAD_CALLS += [
+    ("pooling.bag_max_by_lookup", lambda: pooling.bag_max_by_lookup(None, torch.zeros(1, dtype=torch.long), torch.zeros(1, dtype=torch.long)), TypeError, "bag must be an nn.EmbeddingBag"),
+    ("pooling.bag_max_by_lookup", lambda: pooling.bag_max_by_lookup(nn.EmbeddingBag(3, 2, mode="max"), torch.zeros(2, dtype=torch.long), torch.tensor([1])), ValueError, "offsets"),
+]

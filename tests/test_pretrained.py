@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import assert_perturbed
 from embedlab import pretrained
 from embedlab.text import Vocab
 
@@ -349,6 +350,17 @@ def test_the_loaders_name_a_corrupt_packaged_file(served, loader, message):
     with pytest.raises(ValueError, match=message):
         _served_by(served, loader)
 
+
+
+def test_noise_mode_perturbs_the_random_oov_rows_only(monkeypatch, vocab, source):
+    off, _ = pretrained.build_embedding_matrix(vocab, *source, oov="random", seed=3)
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    on, _ = pretrained.build_embedding_matrix(vocab, *source, oov="random", seed=3)
+    found = [vocab.stoi["猫"], vocab.stoi["狗"]]
+    assert torch.equal(on[found], off[found])  # pretrained rows are copied as they are
+    assert torch.equal(on[0], off[0])  # <pad> stays zero
+    assert not torch.equal(on, off)
+    torch.testing.assert_close(on, off, rtol=1e-5, atol=1e-5)
 
 BAD_CALLS = [
     ("pretrained.PaddleHeader", lambda: _header(dtype="INT64"), ValueError, "dtype must be one of"),

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import assert_perturbed
 from embedlab import skipgram as sg
 from embedlab import wordvec as vq
 from embedlab.text import Vocab
@@ -448,6 +449,12 @@ _IN, _OUT = _toy_tables()
 _MODEL = sg.SkipGram(6, 4)
 _TRAINED_ARGS = (_VOCAB, sg.SkipGram(len(_VOCAB), 4), sg.SkipGramConfig())
 _NAN = float("nan")
+
+
+def test_noise_mode_perturbs_the_start_and_leaves_the_zero_table(monkeypatch):
+    off = sg.SkipGram(50, 8, seed=1)
+    monkeypatch.setenv("EMBEDLAB_PERTURB", "noise")
+    assert_perturbed(off, sg.SkipGram(50, 8, seed=1))  # out_emb starts at zero and stays there
 
 BAD_CALLS = [
     ("skipgram.SkipGramConfig", lambda: sg.SkipGramConfig(emb_dim=1.5), TypeError, "emb_dim must be an int"),
