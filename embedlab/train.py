@@ -300,6 +300,11 @@ def _param_groups(
     return groups
 
 
+# tqdm's bar without the percentage (the count says it): a bar named by ``TrainConfig.desc``
+# fits in 88 columns
+_BAR = "{desc}: |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+
+
 def fit(
     model: nn.Module,
     train_set: Sequence[Example],
@@ -348,7 +353,7 @@ def fit(
     best_state: dict[str, torch.Tensor] = {}
     best_accuracy = -1.0
     bar_options = {} if config.progress else {"disable": True}  # else tqdm reads TQDM_DISABLE
-    bar = tqdm(total=config.epochs, desc=config.desc, unit="epoch", file=sys.stderr, **bar_options)
+    bar = tqdm(total=config.epochs, desc=config.desc, unit="epoch", file=sys.stderr, bar_format=_BAR, **bar_options)
     for epoch in range(1, config.epochs + 1):
         model.train()
         loss_sum, seen = 0.0, 0

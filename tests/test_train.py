@@ -228,7 +228,7 @@ def test_the_bar_names_its_run(capsys):
     model = PoolingClassifier(ClassifierConfig(8, 4, 2))
     train.fit(model, examples, examples, PadCollate(), TrainConfig(epochs=2, desc="words, mean"))
     last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
-    assert last.startswith("words, mean: 100%|"), last
+    assert last.startswith("words, mean: |██████████| 2/2 ["), last
     assert re.search(r"2/2 \[.*, loss=\d\.\d{3}, val_acc=\d\.\d{3}\]$", last), last
 
 
