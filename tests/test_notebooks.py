@@ -182,6 +182,16 @@ def test_code_lines_fit_88_columns(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_in_the_prose_fits_a_dropdown(path):
+    """Exercise solutions in the markdown sit in a dropdown 20 px narrower: 86 columns."""
+    fenced = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    long = [(i, line[:50]) for i, cell in enumerate(_cells(path)) if cell["cell_type"] == "markdown"
+            for block in fenced.findall("".join(cell["source"])) for line in block.splitlines()
+            if len(line) > CODE_COLUMNS - 2]
+    assert not long, f"{path.name}: code lines in markdown over {CODE_COLUMNS - 2} columns (cell): {long[:5]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_text_outputs_fit_the_page(path):
     wide = []
     for i, cell in enumerate(_code_cells(path)):
