@@ -132,6 +132,7 @@ class TrainConfig:
     seed: int = 0  # seed of the CPU generator that shuffles the training set
     eval_batch_size: int = 512  # examples per forward pass when evaluating
     progress: bool = True  # a tqdm bar over the epochs (TQDM_DISABLE=1 hides it too)
+    desc: str = "epochs"  # the bar's label: name the run it belongs to, e.g. "words, mean"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -141,6 +142,7 @@ class TrainConfig:
         checks.check_float("TrainConfig.weight_decay", self.weight_decay, at_least=0)
         checks.check_seed("TrainConfig.seed", self.seed)
         checks.check_bool("TrainConfig.progress", self.progress)
+        checks.check_str("TrainConfig.desc", self.desc, non_empty=True)
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,11 @@ def _param_groups(
     return groups
 
 
+# tqdm's bar without the percentage (the count says it): a bar named by ``TrainConfig.desc``
+# fits in 88 columns
+_BAR = "{desc}: |{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+
+
 def fit(
     model: nn.Module,
     train_set: Sequence[Example],
@@ -320,7 +327,7 @@ def fit(
         train_set: ``(ids, label)`` pairs to learn from, shuffled each epoch.
         val_set: ``(ids, label)`` pairs that choose the best epoch.
         collate: e.g. :class:`PadCollate` or :class:`BagCollate`.
-        config: epochs, batch size, learning rate, patience, seed.
+        config: epochs, batch size, learning rate, patience, seed, the bar's label.
         device: where to train.
         lr_scale: per-submodule learning-rate factors, e.g. ``{"embedding": 0.1}`` trains
             ``model.embedding`` at ``0.1 * config.lr`` and everything else at ``config.lr``.
@@ -348,7 +355,7 @@ def fit(
     best_state: dict[str, torch.Tensor] = {}
     best_accuracy = -1.0
     bar_options = {} if config.progress else {"disable": True}  # else tqdm reads TQDM_DISABLE
-    bar = tqdm(total=config.epochs, desc="epochs", unit="epoch", file=sys.stderr, **bar_options)
+    bar = tqdm(total=config.epochs, desc=config.desc, unit="epoch", file=sys.stderr, bar_format=_BAR, **bar_options)
     for epoch in range(1, config.epochs + 1):
         model.train()
         loss_sum, seen = 0.0, 0
@@ -367,7 +374,7 @@ def fit(
         history.val_loss.append(val.loss)
         history.val_accuracy.append(val.accuracy)
         history.val_f1.append(val.f1)
-        bar.set_postfix(train_loss=f"{loss_sum / seen:.3f}", val_acc=f"{val.accuracy:.3f}", refresh=False)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", val_acc=f"{val.accuracy:.3f}", refresh=False)
         bar.update(1)
         if val.accuracy > best_accuracy:
             best_accuracy = val.accuracy

@@ -55,6 +55,41 @@ def test_helpers_return_figures():
     assert len(figs[1].axes[0].get_legend().get_texts()) == 2
 
 
+def _label_boxes(fig: Figure) -> list:
+    """The drawn extents of the axes' non-empty texts (adjustText's connecting lines have none)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    return [t.get_window_extent(renderer).shrunk(0.98, 0.98) for t in fig.axes[0].texts if t.get_text()]
+
+
+def test_scatter_labels_moves_crowded_labels_apart():
+    # twelve points in a clump far smaller than a label, and eight spread out: labels written at
+    # their points would all overlap (the old layout did, chapter 04's 八/九/十/五/六)
+    rng = np.random.default_rng(0)
+    points = np.vstack([rng.normal(0.0, 0.02, (12, 2)), rng.normal(3.0, 1.0, (8, 2))])
+    labels = [f"数字{i}" for i in range(20)]
+    fig = plot.scatter_labels(points, labels, groups=["clump"] * 12 + ["spread"] * 8)
+    _draw_without_missing_glyphs(fig)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts if t.get_text()] == labels  # every label, in order
+    boxes = _label_boxes(fig)
+    overlapping = [(labels[i], labels[j]) for i in range(len(boxes)) for j in range(i)
+                   if boxes[i].overlaps(boxes[j])]
+    assert not overlapping, f"labels overlap: {overlapping}"
+    legend = ax.get_legend().get_window_extent()
+    assert not [label for label, box in zip(labels, boxes) if box.overlaps(legend)]
+    axes_box = ax.get_window_extent()
+    assert all(axes_box.contains(b.x0, b.y0) and axes_box.contains(b.x1, b.y1) for b in boxes)
+
+
+def test_scatter_labels_layout_is_deterministic():
+    points = np.random.default_rng(1).normal(0.0, 0.05, (10, 2))
+    labels = [str(i) for i in range(10)]
+    first, second = (plot.scatter_labels(points, labels) for _ in range(2))
+    assert [t.get_position() for t in first.axes[0].texts] == [t.get_position() for t in second.axes[0].texts]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: plot.zipf([]), "counts must hold at least one number"),
     (lambda: plot.zipf([1, 5]), "counts must be sorted from most to least frequent"),
@@ -234,3 +269,29 @@ def test_bad_calls_raise_clear_errors(name, call, error, message):
         call()
     assert type(caught.value) is error or type(caught.value).__module__.startswith("embedlab")
     assert message in str(caught.value)
+
+
+# --- figures at 2x ------------------------------------------------------------------
+
+
+def test_figures_are_drawn_at_twice_their_size_in_256_colours():
+    import base64
+    import io
+
+    from PIL import Image
+
+    fig = plot.curves({"train": [1.0, 0.5, 0.2], "val": [1.1, 0.7, 0.6]}, "epoch", "loss", title="损失")
+    data, shown = plot._png_2x(fig)
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    assert image.mode == "P" and len(image.getcolors()) <= 256
+    assert shown == {"width": image.width // 2, "height": image.height // 2}
+    # bbox_inches="tight" trims the margins: about the figure's own 700 x 450 pixels, shown at 1x
+    assert 600 <= shown["width"] <= 720 and 380 <= shown["height"] <= 470
+    plain = io.BytesIO()
+    fig.savefig(plain, format="png", bbox_inches="tight")
+    assert len(base64.b64decode(data)) < len(plain.getvalue()), "the 2x PNG should weigh less than a 1x one"
+
+
+def test_show_figures_at_2x_needs_ipython():
+    with pytest.raises(RuntimeError, match="inside IPython or Jupyter only"):
+        plot.show_figures_at_2x()

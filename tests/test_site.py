@@ -325,7 +325,6 @@ def test_every_page_fits_the_screen_works_offline_and_raises_no_error(site, brow
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(strict=True, reason="notebook code is formatted to 88 columns in the notebook part of issue 18")
 def test_no_code_block_hides_text_at_desktop_width(site, browser):
     site_url, _ = site
     hidden = []

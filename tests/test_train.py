@@ -219,6 +219,19 @@ def test_fit_writes_nothing_to_stdout_and_its_bar_to_stderr(capsys):
         assert ("epochs" in err) is shown
 
 
+def test_the_bar_names_its_run(capsys):
+    import os
+
+    if os.environ.get("TQDM_DISABLE", "") not in ("", "0", "false", "False"):
+        pytest.skip("TQDM_DISABLE hides every bar")
+    examples = [([2, 3], 0), ([4], 1)] * 4
+    model = PoolingClassifier(ClassifierConfig(8, 4, 2))
+    train.fit(model, examples, examples, PadCollate(), TrainConfig(epochs=2, desc="words, mean"))
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith("words, mean: |██████████| 2/2 ["), last
+    assert re.search(r"2/2 \[.*, loss=\d\.\d{3}, val_acc=\d\.\d{3}\]$", last), last
+
+
 # --- every bad input a docstring rules out --------------------------------------------------------
 
 MODEL = PoolingClassifier(ClassifierConfig(16, 8, 2))
@@ -299,6 +312,8 @@ BAD_CALLS = (
         ("train.TrainConfig", lambda: TrainConfig(seed=2**32), ValueError, "TrainConfig.seed must be an int >= 0 and < 4294967296"),
         ("train.TrainConfig", lambda: TrainConfig(seed=-1), ValueError, "TrainConfig.seed must be an int >= 0"),
         ("train.TrainConfig", lambda: TrainConfig(progress="no"), TypeError, "TrainConfig.progress must be True or False"),
+        ("train.TrainConfig", lambda: TrainConfig(desc=None), TypeError, "TrainConfig.desc must be a str, got None"),
+        ("train.TrainConfig", lambda: TrainConfig(desc=" "), ValueError, "TrainConfig.desc must contain at least one non-space character"),
         ("train.PadCollate", lambda: PadCollate(max_len=0), ValueError, "PadCollate.max_len must be an int >= 1"),
         ("train.PadCollate", lambda: PadCollate(max_len=-3), ValueError, "PadCollate.max_len must be an int >= 1"),
         ("train.PadCollate", lambda: PadCollate(max_len=2.5), TypeError, "PadCollate.max_len must be an int"),
