@@ -334,8 +334,3 @@ BAD_CALLS = (
     ]
 )
 
-
-@pytest.mark.parametrize("name, call, error, message", BAD_CALLS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CALLS)])
-def test_bad_calls_raise_clear_errors(name, call, error, message):
-    with pytest.raises(error, match=re.escape(message)):
-        call()
