@@ -26,7 +26,6 @@ Exit status: nbval's, or 3 when the kit is incomplete (e.g. call 2 on a fresh ma
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import lzma
 import os
@@ -36,6 +35,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from gpu_kit import sha256_file  # tools/ is on sys.path when this script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = Path("/tmp/embedlab-gpukit")
@@ -51,14 +52,6 @@ VERSIONS_OF = ("torch", "numpy", "scipy", "scikit-learn", "matplotlib", "transfo
 
 class KitError(RuntimeError):
     """The kit is incomplete or damaged."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def check(path: Path, digest: str, what: str) -> None:
