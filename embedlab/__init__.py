@@ -5,7 +5,7 @@ only modules listed before it (a test enforces this), so an earlier concept neve
 later one. Shared: ``checks`` (the input contract), ``device`` (device, seeds, determinism),
 ``corpora`` (data and pretrained files, checksummed, and their splits), ``plot`` (figures, CJK
 font). By chapter: ``text`` (01), ``wordvec`` and ``skipgram`` (02), ``pooling`` (05, and the
-classifier family every chapter trains), ``grads`` (03), ``pretrained`` (04), ``train`` (05),
+classifier family every chapter trains), ``grads`` (03), ``pretrained`` (04), ``train`` (05), ``tagging`` (04, the character tagger),
 ``attention`` (06), ``encoder`` and ``finetune`` (07).
 
 Shape legend, one meaning per letter in every module: B batch, T tokens (Tq queries, Tk keys),
@@ -31,6 +31,7 @@ MODULES = (
     "grads",
     "pretrained",
     "train",
+    "tagging",
     "attention",
     "encoder",
     "finetune",

@@ -461,3 +461,86 @@ def build_embedding_matrix(
         oov=oov,
     )
     return matrix, report
+
+
+# ---------------------------------------------------------------------------------------------
+# How to start (and train) an embedding: the regimes of chapter 04's controlled comparison.
+
+START_REGIMES = (
+    "random",  # N(0, init_std^2), fine-tuned: the model's own random start
+    "random, LAC's scale",  # N(0, s^2) with s the pretrained rows' std, fine-tuned (control for scale)
+    "frozen random",  # N(0, s^2), frozen (control for frozen pretrained: same scale, random directions)
+    "frozen LAC",  # the pretrained rows, frozen
+    "fine-tuned LAC",  # the pretrained rows, trained at the full learning rate
+    "rescaled LAC",  # the pretrained rows times init_std / s, fine-tuned (directions kept, scale removed)
+    "slow LAC",  # the pretrained rows, the embedding trained at 0.1 x the learning rate
+)
+
+
+@dataclass(frozen=True)
+class Start:
+    """How a model's embedding starts and trains: a matrix (None: the model draws its own), frozen or not."""
+
+    regime: str  # one of START_REGIMES
+    weight: torch.Tensor | None  # (V, D) starting matrix, or None for the model's own N(0, init_std^2)
+    freeze: bool  # keep the embedding fixed
+    lr_scale: dict[str, float] | None  # per-submodule learning-rate factors for train.fit, or None
+    row_std: float  # std of the entries of the rows that a model looks up (specials excluded)
+
+    def __post_init__(self) -> None:
+        checks.check_choice("regime", self.regime, START_REGIMES)
+        if self.weight is not None:
+            checks.check_tensor("weight", self.weight, dim=2, floating=True, shape_text="(V, D)")
+        checks.check_bool("freeze", self.freeze)
+        if self.lr_scale is not None:
+            checks.check_type("lr_scale", self.lr_scale, dict, "a dict of submodule name -> factor, or None")
+        checks.check_float("row_std", self.row_std, at_least=0)
+
+
+def used_row_std(matrix: torch.Tensor, first_row: int = len(SPECIALS)) -> float:
+    """Standard deviation of all entries of ``matrix[first_row:]``: the rows a vocabulary looks up.
+
+    Args:
+        matrix: (V, D) an aligned matrix from :func:`build_embedding_matrix` (rows 0 and 1 are
+            ``<pad>`` and ``<unk>``, left out by default).
+        first_row: the first row that counts.
+    """
+    checks.check_tensor("matrix", matrix, dim=2, floating=True, shape_text="(V, D)")
+    checks.check_int("first_row", first_row, at_least=0, below=matrix.shape[0] - 1)
+    return float(matrix[first_row:].float().std())
+
+
+def make_start(regime: str, matrix: torch.Tensor, init_std: float = 0.1, seed: int = 0) -> Start:
+    """The :class:`Start` of one regime of :data:`START_REGIMES`, built from an aligned matrix.
+
+    ``s`` below is :func:`used_row_std` of ``matrix``. Random matrices are drawn on a CPU generator
+    seeded with ``seed`` (the ``<pad>`` row is zero); ``"random"`` leaves the draw to the model
+    (``weight=None``, its own ``init_std`` and seed).
+
+    Args:
+        regime: a name of :data:`START_REGIMES`.
+        matrix: (V, D) the pretrained matrix aligned with your vocabulary.
+        init_std: the random start's standard deviation (the model's ``init_std``).
+        seed: seed of the random matrices, an int in [0, 2**32).
+    """
+    checks.check_str("regime", regime)
+    checks.check_choice("regime", regime, START_REGIMES)
+    checks.check_tensor("matrix", matrix, dim=2, floating=True, shape_text="(V, D)")
+    checks.check_finite("matrix", matrix)
+    if matrix.shape[0] <= len(SPECIALS):
+        raise ValueError(f"matrix must have more than {len(SPECIALS)} rows (the specials), got {matrix.shape[0]}")
+    checks.check_float("init_std", init_std, above=0)
+    checks.check_seed("seed", seed)
+    source = matrix.detach().float().cpu()
+    s = used_row_std(source)
+    if regime == "random":
+        return Start(regime, None, False, None, init_std)
+    if regime in ("random, LAC's scale", "frozen random"):
+        weight = perturb_(torch.randn(source.shape, generator=cpu_generator(seed))) * s  # (V, D)
+        weight[PAD_ID] = 0.0
+        return Start(regime, weight, regime == "frozen random", None, s)
+    if regime == "rescaled LAC":
+        return Start(regime, source * (init_std / s), False, None, init_std)
+    if regime == "slow LAC":
+        return Start(regime, source.clone(), False, {"embedding": 0.1}, s)
+    return Start(regime, source.clone(), regime == "frozen LAC", None, s)

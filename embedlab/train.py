@@ -39,6 +39,8 @@ from tqdm import tqdm
 
 from embedlab import checks
 from embedlab.device import cpu_generator
+from embedlab.pooling import BagClassifier, ClassifierConfig
+from embedlab.pretrained import Start
 from embedlab.text import pad_batch, to_bag
 
 Example = tuple[Sequence[int], int]  # (token ids, class label)
@@ -209,6 +211,39 @@ def _predict(model: nn.Module, examples: Sequence[Example], collate: Collate, de
     return torch.cat(logits)  # (len(examples), C)
 
 
+@torch.no_grad()
+def _predict_batches(model: nn.Module, batches: list[tuple[torch.Tensor, ...]]) -> torch.Tensor:
+    """Logits (n, C) on the CPU of batches already collated and on the model's device."""
+    was_training = model.training
+    model.eval()
+    logits = torch.cat([model(*inputs).float().cpu() for inputs in batches])  # (n, C)
+    model.train(was_training)
+    return logits
+
+
+def _fast_scores(logits: torch.Tensor, labels: torch.Tensor) -> Scores:
+    """:func:`_scores` counted in torch: the same accuracy, and macro-F1 as scikit-learn defines it.
+
+    Macro-F1 is the mean of 2 TP / (2 TP + FP + FN) over the classes that occur among the labels
+    or the predictions, as scikit-learn's ``f1_score(average="macro")`` computes it. ``fit`` calls
+    this after every epoch, where scikit-learn's input validation cost more than the model.
+    """
+    num_classes = logits.shape[1]
+    predicted = logits.argmax(dim=1)  # (B, C) -> (B,)
+    hits = predicted == labels  # (B,)
+    f1s = []
+    for c in range(num_classes):
+        tp = int((hits & (labels == c)).sum())
+        wrong = int(((predicted == c) != (labels == c)).sum())  # FP + FN
+        if tp + wrong:  # scikit-learn averages over the classes that occur in labels or predictions
+            f1s.append(2 * tp / (2 * tp + wrong))
+    return Scores(
+        loss=F.cross_entropy(logits, labels).item(),
+        accuracy=int(hits.sum()) / len(labels),
+        f1=sum(f1s) / len(f1s),
+    )
+
+
 def predict(
     model: nn.Module,
     examples: Sequence[Example],
@@ -351,6 +386,9 @@ def fit(
     groups = _param_groups(model, parameters, config.lr, lr_scale or {})
     optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     batches = _loader(train_set, collate, config.batch_size, cpu_generator(config.seed))
+    # the validation batches are made once (collating them each epoch cost more than the model)
+    val_batches = [_to(inputs, device) for inputs, _ in _loader(val_set, collate, config.eval_batch_size)]
+    val_labels = _labels(val_set)
     history = History()
     best_state: dict[str, torch.Tensor] = {}
     best_accuracy = -1.0
@@ -369,7 +407,7 @@ def fit(
             optimizer.step()
             loss_sum += loss.item() * len(labels)
             seen += len(labels)
-        val = _scores(_predict(model, val_set, collate, device, config.eval_batch_size), _labels(val_set))
+        val = _fast_scores(_predict_batches(model, val_batches), val_labels)
         history.train_loss.append(loss_sum / seen)
         history.val_loss.append(val.loss)
         history.val_accuracy.append(val.accuracy)
@@ -460,3 +498,106 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     checks.check_type("module", module, nn.Module, "an nn.Module")
     checks.check_bool("trainable_only", trainable_only)
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+# ---------------------------------------------------------------------------------------------
+# One run of chapter 04's comparison: a bag classifier from a given start, trained and tested.
+
+
+@dataclass(frozen=True)
+class StartRun:
+    """What one :func:`fit_from_start` run found."""
+
+    regime: str  # the start's regime (pretrained.START_REGIMES)
+    test_accuracy: float  # accuracy on the test set, with the best epoch's weights
+    test_correct: tuple[bool, ...]  # per test example: predicted right (for paired intervals)
+    val_accuracy: float  # validation accuracy of the best epoch
+    best_epoch: int  # 1-based epoch whose weights were kept
+    epochs: int  # epochs that ran
+    relative_move: float  # ||E_end - E_start|| / ||E_start|| over the rows the training set looks up
+
+
+def fit_from_start(
+    start: Start,
+    train_set: Sequence[Example],
+    val_set: Sequence[Example],
+    test_set: Sequence[Example],
+    config: TrainConfig,
+    vocab_size: int,
+    emb_dim: int = 128,
+    model_seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> StartRun:
+    """Build a mean-pooling :class:`embedlab.pooling.BagClassifier` from ``start``, train it with :func:`fit`, test it.
+
+    Args:
+        start: the embedding's start, frozen or not, and its learning-rate scale (``pretrained.make_start``).
+        train_set, val_set, test_set: ``(ids, label)`` examples.
+        config: the training settings (its ``seed`` shuffles the batches).
+        vocab_size: V; ``start.weight`` (when given) must be (V, emb_dim).
+        emb_dim: D.
+        model_seed: seed of the model's own random draws (its head, and the random start's rows).
+        device: where to train.
+    """
+    checks.check_type("start", start, Start, "a pretrained.Start")
+    checks.check_type("config", config, TrainConfig, "a train.TrainConfig")
+    checks.check_int("vocab_size", vocab_size, at_least=1)
+    checks.check_int("emb_dim", emb_dim, at_least=1)
+    checks.check_seed("model_seed", model_seed)
+    _check_examples("test_set", test_set, vocab_size)
+    model_config = ClassifierConfig(vocab_size, emb_dim, 2, freeze=start.freeze, seed=model_seed)
+    model = BagClassifier(model_config, pretrained=start.weight)
+    initial = model.embedding.weight.detach().clone()  # (V, D)
+    collate = BagCollate()
+    history = fit(model, train_set, val_set, collate, config, device, lr_scale=start.lr_scale)
+    used = sorted({i for ids, _ in train_set for i in ids})
+    moved = (model.embedding.weight.detach().cpu()[used] - initial[used]).norm() / initial[used].norm()
+    logits = _predict(model, test_set, collate, _device(device), config.eval_batch_size)  # (len, C)
+    correct = (logits.argmax(dim=1) == _labels(test_set)).tolist()
+    return StartRun(
+        regime=start.regime,
+        test_accuracy=sum(correct) / len(correct),
+        test_correct=tuple(bool(c) for c in correct),
+        val_accuracy=history.val_accuracy[history.best_epoch - 1],
+        best_epoch=history.best_epoch,
+        epochs=len(history.val_accuracy),
+        relative_move=float(moved),
+    )
+
+
+def paired_bootstrap(
+    correct_a: object, correct_b: object, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Accuracy of a minus accuracy of b, and a 95% interval over resampled test items.
+
+    Each resample draws the N test items with replacement (one draw shared by a and b: the
+    interval is *paired*). With (S, N) arrays of S runs each (seeds), an item's score is its mean
+    over the runs, so the interval covers the test items for these runs, not new training seeds.
+
+    Args:
+        correct_a: (N,) or (S, N) bools or 0/1, 1 where model a got test item n right.
+        correct_b: the same for model b (its own S).
+        resamples: bootstrap resamples, at least 100.
+        seed: seed of NumPy's generator, an int in [0, 2**32).
+
+    Returns:
+        ``(difference, low, high)``: the observed difference, and the 2.5th and 97.5th percentiles.
+    """
+    import numpy as np
+
+    a = checks.check_numbers("correct_a", correct_a)
+    b = checks.check_numbers("correct_b", correct_b)
+    for name, values in (("correct_a", a), ("correct_b", b)):
+        if values.ndim not in (1, 2) or not np.isin(values, (0, 1)).all():
+            raise ValueError(f"{name} must be (N,) or (S, N) of bools or 0/1, got shape {values.shape}")
+    a = a.reshape(-1, a.shape[-1]).mean(axis=0)  # (N,)
+    b = b.reshape(-1, b.shape[-1]).mean(axis=0)  # (N,)
+    if a.shape != b.shape:
+        raise ValueError(f"correct_a and correct_b must cover the same N test items, got {a.size} and {b.size}")
+    checks.check_int("resamples", resamples, at_least=100)
+    checks.check_seed("seed", seed)
+    rng = np.random.default_rng(seed)
+    samples = rng.integers(0, a.size, size=(resamples, a.size))  # (resamples, N)
+    diffs = a[samples].mean(axis=1) - b[samples].mean(axis=1)  # (resamples,)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(a.mean() - b.mean()), float(low), float(high)
