@@ -16,12 +16,12 @@ from embedlab import selfcheck
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import student  # noqa: E402
+import student
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXERCISE = re.compile(r"^\s*```\{exercise\}[^\n]*\n:label: (\S+)", re.M)
+EXERCISE = re.compile(r"^\s*```\{exercise\}[^\n]*\n:label: (\S+)", re.MULTILINE)
 LEGACY = re.compile(r"\{admonition\}\s*Solution")
-QUESTION = re.compile(r"^\*\*(\d+)\.", re.M)
+QUESTION = re.compile(r"^\*\*(\d+)\.", re.MULTILINE)
 
 
 def _read(path: Path) -> nbformat.NotebookNode:
@@ -70,7 +70,7 @@ def test_every_check_call_names_a_check_that_exists(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_check_your_understanding_has_three_to_five_answered_questions(path):
     text = "\n\n".join(c.source for c in _read(path).cells if c.cell_type == "markdown")
-    found = re.search(r"^## Check your understanding\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    found = re.search(r"^## Check your understanding\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
     assert found, f"{path.name}: no '## Check your understanding' section"
     section = found.group(1)
     starts = [m.start() for m in QUESTION.finditer(section)]

@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import student  # noqa: E402
+import student
 
 CHOSEN = os.environ.get("EMBEDLAB_STUDENT_RUN", "00_tour")
 NOTEBOOKS = [
