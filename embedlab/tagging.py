@@ -103,6 +103,9 @@ class SegmentationScores:
 def score_segmentation(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> SegmentationScores:
     """Tag accuracy and word precision, recall and F1 of predicted segmentations.
 
+    Both are computed from the words: the tag accuracy compares the B/M/E/S tags of the two
+    segmentations, so a tagger's invalid sequence (``B B``) counts as the words it decodes to.
+
     Args:
         gold: the gold sentences, each a list of words.
         predicted: the same sentences as segmented by a model (the same characters, in order).

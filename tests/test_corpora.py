@@ -276,3 +276,21 @@ BAD_CALLS = [
     ("corpora.tweet_sentiment_split", lambda: corpora.tweet_sentiment_split(1, 1, 1, seed="0"), TypeError, "seed must be an int"),
 ]
 
+
+
+def test_shared_substrings_finds_the_first_long_overlap():
+    found = corpora.shared_substrings(["abcdefg", "xyz", "qqabcq"], ["zzabcdez", "mm"], n=3)
+    assert found == ["abc", None, "abc"]
+    assert corpora.shared_substrings(["ab"], ["ab"], n=3) == [None]  # shorter than n
+
+
+def test_shared_substrings_of_the_reviews_split():
+    split = corpora.reviews()
+    found = corpora.shared_substrings([r.text for r in split.test], [r.text for r in split.train], 20)
+    assert sum(f is not None for f in found) == 23  # the figure chapter 05 prints
+
+
+BAD_CALLS += [
+    ("corpora.shared_substrings", lambda: corpora.shared_substrings("abc", ["abc"]), TypeError, "texts must be"),
+    ("corpora.shared_substrings", lambda: corpora.shared_substrings(["abc"], ["abc"], n=0), ValueError, "n must be an int >= 1"),
+]

@@ -424,3 +424,52 @@ BAD_CALLS = [
     ("pretrained.build_embedding_matrix", lambda: pretrained.build_embedding_matrix(_VOCAB, (), _VECTORS[:0], oov="mean"), ValueError, "needs at least 1 pretrained rows, got 0"),
 ]
 
+
+
+# --- start regimes (chapter 04's controls)
+
+def _aligned(seed=0):
+    matrix = torch.randn(7, 4, generator=torch.Generator().manual_seed(seed)) * 1.5
+    matrix[0] = 0.0
+    return matrix
+
+
+def test_used_row_std_leaves_the_specials_out():
+    matrix = _aligned()
+    assert pretrained.used_row_std(matrix) == pytest.approx(float(matrix[2:].std()))
+    assert pretrained.used_row_std(matrix, first_row=0) == pytest.approx(float(matrix.std()))
+
+
+@pytest.mark.parametrize("regime", pretrained.START_REGIMES)
+def test_every_regime_makes_its_start(regime):
+    matrix = _aligned()
+    start = pretrained.make_start(regime, matrix, init_std=0.1, seed=3)
+    s = pretrained.used_row_std(matrix)
+    assert start.regime == regime
+    assert start.freeze is regime.startswith("frozen")
+    assert (start.lr_scale == {"embedding": 0.1}) is (regime == "slow LAC")
+    if regime == "random":
+        assert start.weight is None and start.row_std == 0.1
+        return
+    assert start.weight.shape == matrix.shape and torch.all(start.weight[0] == 0)
+    if regime == "rescaled LAC":
+        torch.testing.assert_close(start.weight, matrix * (0.1 / s))
+        assert pretrained.used_row_std(start.weight) == pytest.approx(0.1, rel=1e-5)
+    elif "random" in regime:  # random directions at the pretrained rows' scale
+        assert pretrained.used_row_std(start.weight) == pytest.approx(s, rel=0.5)
+        assert not torch.allclose(start.weight, matrix)
+        torch.testing.assert_close(start.weight, pretrained.make_start(regime, matrix, seed=3).weight)
+    else:
+        torch.testing.assert_close(start.weight, matrix)
+        assert start.weight.data_ptr() != matrix.data_ptr()  # a copy
+
+
+BAD_CALLS += [
+    ("pretrained.used_row_std", lambda: pretrained.used_row_std([[1.0]]), TypeError, "matrix must be a tensor"),
+    ("pretrained.used_row_std", lambda: pretrained.used_row_std(_aligned(), first_row=7), ValueError, "first_row must be an int"),
+    ("pretrained.make_start", lambda: pretrained.make_start("lac", _aligned()), ValueError, "regime must be one of"),
+    ("pretrained.make_start", lambda: pretrained.make_start("random", torch.ones(2, 3)), ValueError, "more than 2 rows"),
+    ("pretrained.make_start", lambda: pretrained.make_start("random", _aligned(), init_std=0), ValueError, "init_std"),
+    ("pretrained.Start", lambda: pretrained.Start("random", None, "no", None, 0.1), TypeError, "freeze must be True or False"),
+    ("pretrained.Start", lambda: pretrained.Start("nope", None, False, None, 0.1), ValueError, "regime must be one of"),
+]

@@ -144,6 +144,55 @@ def test_a_wrong_answer_never_raises(answer):
 
 # --- chapter 04 ---
 
+
+def _aligned_matrix():
+    matrix = torch.randn(6, 3, generator=torch.Generator().manual_seed(0)) * 1.5
+    matrix[0] = 0.0
+    return matrix
+
+
+def test_chapter_04_used_row_std(capsys):
+    matrix = _aligned_matrix()
+    assert selfcheck.used_row_std(matrix[2:].std().item(), matrix)  # the solution
+    assert not selfcheck.used_row_std(..., matrix)
+    assert not selfcheck.used_row_std(matrix.std().item(), matrix)  # all rows, <pad> included
+    assert "rows 2, 3" in capsys.readouterr().out
+
+
+def test_chapter_04_rescaled_start(capsys):
+    matrix = _aligned_matrix()
+    assert selfcheck.rescaled_start(matrix * (0.1 / matrix[2:].std()), matrix, 0.1)  # the solution
+    assert not selfcheck.rescaled_start(..., matrix, 0.1)
+    assert not selfcheck.rescaled_start(matrix / matrix.std() * 0.1, matrix, 0.1)  # all rows' std
+    assert not selfcheck.rescaled_start(matrix[2:] * (0.1 / matrix[2:].std()), matrix, 0.1)  # shape
+    assert "shape" in capsys.readouterr().out
+
+
+def test_chapter_04_bmes_tags(capsys):
+    words = ["北京大学", "生", "前来", "应聘"]
+    assert selfcheck.bmes_tags(["B", "M", "M", "E", "S", "B", "E", "B", "E"], words)  # the solution
+    assert selfcheck.bmes_tags("BMMESBEBE", words)
+    assert not selfcheck.bmes_tags(..., words)
+    assert not selfcheck.bmes_tags(["B", "M", "M", "E", "B", "B", "E", "B", "E"], words)  # 生 as B
+    assert not selfcheck.bmes_tags(["B", "E"], words)
+    out = capsys.readouterr().out
+    assert "the first in word 2" in out and "one tag per character" in out
+
+
+def test_chapter_04_adam_relative_move(capsys):
+    assert selfcheck.adam_relative_move(300 * 2e-3 / 1.47, 2e-3, 300, 1.47)  # the solution
+    assert not selfcheck.adam_relative_move(..., 2e-3, 300, 1.47)
+    assert not selfcheck.adam_relative_move(300 * 2e-3, 2e-3, 300, 1.47)  # not divided by the std
+    assert "too large" in capsys.readouterr().out
+
+
+BAD_CALLS += [
+    ("selfcheck.used_row_std", lambda: selfcheck.used_row_std(1.0, [[1.0]]), TypeError, "matrix must be a tensor"),
+    ("selfcheck.rescaled_start", lambda: selfcheck.rescaled_start(1.0, _aligned_matrix(), -1.0), ValueError, "init_std"),
+    ("selfcheck.bmes_tags", lambda: selfcheck.bmes_tags([], "北京"), TypeError, "words"),
+    ("selfcheck.adam_relative_move", lambda: selfcheck.adam_relative_move(1.0, 0.0, 3, 1.0), ValueError, "lr"),
+]
+
 # --- chapter 05 ---
 
 # --- chapter 06 ---

@@ -334,3 +334,55 @@ BAD_CALLS = (
     ]
 )
 
+
+
+# --- chapter 04's runs and the paired bootstrap
+
+
+def test_fast_scores_equal_scikit_learn():
+    generator = torch.Generator().manual_seed(0)
+    for classes in (2, 3):
+        for n in (1, 5, 64):
+            logits, labels = torch.randn(n, classes, generator=generator), torch.randint(0, classes, (n,), generator=generator)
+            fast, slow = train._fast_scores(logits, labels), train.scores(logits, labels)
+            assert fast.accuracy == slow.accuracy and fast.loss == slow.loss
+            assert fast.f1 == pytest.approx(slow.f1, abs=1e-12)
+
+
+def test_fit_from_start_trains_a_bag_classifier_from_each_start():
+    from embedlab import pretrained
+
+    matrix = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    matrix[0] = 0.0
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.01, patience=0, **QUIET)
+    runs = {}
+    for regime in ("random", "frozen LAC", "fine-tuned LAC"):
+        start = pretrained.make_start(regime, matrix)
+        runs[regime] = train.fit_from_start(start, TRAIN, VAL, VAL, config, 16, 8)
+    assert runs["frozen LAC"].relative_move == 0.0
+    assert runs["fine-tuned LAC"].relative_move > 0 and runs["random"].relative_move > 0
+    for run in runs.values():
+        assert len(run.test_correct) == len(VAL) and run.test_accuracy == sum(run.test_correct) / len(VAL)
+        assert 1 <= run.best_epoch <= run.epochs == 3
+    again = train.fit_from_start(pretrained.make_start("random", matrix), TRAIN, VAL, VAL, config, 16, 8)
+    assert again == runs["random"]  # deterministic
+
+
+def test_paired_bootstrap_brackets_the_difference():
+    a = torch.tensor([1, 1, 1, 0] * 25).bool().numpy()
+    b = torch.tensor([1, 0, 1, 0] * 25).bool().numpy()
+    diff, low, high = train.paired_bootstrap(a, b)
+    assert diff == pytest.approx(0.25) and low < diff < high and low > 0
+    same = train.paired_bootstrap(a, a)
+    assert same == (0.0, 0.0, 0.0)
+    seeds = train.paired_bootstrap([a, b], b)  # (S, N): the mean over runs per item
+    assert seeds[0] == pytest.approx(0.125)
+
+
+BAD_CALLS = BAD_CALLS + [
+    ("train.fit_from_start", lambda: train.fit_from_start("random", TRAIN, VAL, VAL, TrainConfig(), 16), TypeError, "start must be a pretrained.Start"),
+    ("train.paired_bootstrap", lambda: train.paired_bootstrap([1, 0, 2], [1, 0, 1]), ValueError, "correct_a must be (N,) or (S, N)"),
+    ("train.paired_bootstrap", lambda: train.paired_bootstrap([1, 0], [1, 0, 1]), ValueError, "the same N test items"),
+    ("train.paired_bootstrap", lambda: train.paired_bootstrap([1, 0], [1, 0], resamples=10), ValueError, "resamples"),
+    ("train.paired_bootstrap", lambda: train.paired_bootstrap("10", [1, 0]), TypeError, "correct_a"),
+]
