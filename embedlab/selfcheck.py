@@ -314,6 +314,61 @@ def adam_relative_move(answer: object, lr: float, steps: int, row_std: float) ->
 
 # --- chapter 05 ---
 
+
+def sum_from_mean(answer: object, x: torch.Tensor, padding_mask: torch.Tensor) -> Verdict:
+    """Check the masked sum pooling of ``x``, built from the masked mean and the lengths.
+
+    Args:
+        answer: the reader's (B, D) tensor.
+        x: (B, T, D) token vectors.
+        padding_mask: (B, T) bool, True at padding.
+    """
+    from embedlab import pooling
+
+    expected = pooling.sum_pool(x, padding_mask)
+    hint = "multiply each row's mean by its number of real tokens, not by T"
+    return compare_tensor(answer, expected, "the sum pooling", atol=1e-5, rtol=1e-4, hint=hint)
+
+
+def nb_log_count_ratio(answer: object, counts: object, labels: object, alpha: float = 1.0) -> Verdict:
+    """Check NB-SVM's log-count ratio r of each feature (Wang and Manning, 2012).
+
+    Args:
+        answer: the reader's (F,) vector.
+        counts: (N, F) binary feature counts (a NumPy array or a SciPy sparse matrix).
+        labels: (N,) 0/1 labels.
+        alpha: the pseudo-count added to every feature.
+    """
+    alpha = checks.check_float("alpha", alpha, above=0)
+    if hasattr(counts, "toarray"):
+        counts = counts.toarray()
+    x = checks.check_numbers("counts", counts, dim=2)
+    y = checks.check_numbers("labels", labels, dim=1)
+    if len(y) != x.shape[0] or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be {x.shape[0]} labels 0 or 1, got shape {y.shape}")
+    p = alpha + x[y == 1].sum(axis=0)
+    q = alpha + x[y == 0].sum(axis=0)
+    expected = torch.from_numpy(np.log((p / p.sum()) / (q / q.sum())))
+    hint = "normalise p and q by their own sums (L1 norms) before the ratio, then take the log"
+    return compare_tensor(answer, expected, "the log-count ratios", atol=1e-6, rtol=1e-5, hint=hint)
+
+
+def ngram_feature_count(answer: object, words: list[str], chars: list[str]) -> Verdict:
+    """Check how many features chapter 05's n-gram tokens give a text of these words and characters.
+
+    Args:
+        answer: the reader's number.
+        words: the text's words.
+        chars: the text's characters.
+    """
+    from embedlab import text
+
+    checks.check_str_list("words", words, non_empty=True)
+    checks.check_str_list("chars", chars, non_empty=True)
+    expected = len(text.with_ngrams(list(words), 2, sep=" ")) + len(text.with_ngrams(list(chars), 2, sep=""))
+    hint = "n tokens have n - 1 bigrams; count words and characters separately"
+    return compare_number(answer, float(expected), "the number of n-gram features", atol=0, rtol=0, hint=hint)
+
 # --- chapter 06 ---
 
 # --- chapter 07 ---

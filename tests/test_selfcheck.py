@@ -195,6 +195,44 @@ BAD_CALLS += [
 
 # --- chapter 05 ---
 
+
+def test_chapter_05_sum_from_mean(capsys):
+    from embedlab import pooling
+
+    x = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0))
+    mask = torch.tensor([[False, False, True, True], [False, False, False, False]])
+    lengths = (~mask).sum(dim=1, keepdim=True)
+    assert selfcheck.sum_from_mean(pooling.mean_pool(x, mask) * lengths, x, mask)  # the solution
+    assert not selfcheck.sum_from_mean(..., x, mask)
+    assert not selfcheck.sum_from_mean(pooling.mean_pool(x, mask) * 4, x, mask)  # times T
+    assert "not by T" in capsys.readouterr().out
+
+
+def test_chapter_05_nb_log_count_ratio(capsys):
+    counts = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [0, 1, 0]])
+    labels = np.array([1, 1, 0, 0])
+    p, q = 1 + counts[labels == 1].sum(0), 1 + counts[labels == 0].sum(0)
+    assert selfcheck.nb_log_count_ratio(np.log((p / p.sum()) / (q / q.sum())), counts, labels)  # the solution
+    assert not selfcheck.nb_log_count_ratio(..., counts, labels)
+    assert not selfcheck.nb_log_count_ratio(np.log(p / q), counts, labels)  # no normalisation
+    assert "L1 norms" in capsys.readouterr().out
+
+
+def test_chapter_05_ngram_feature_count(capsys):
+    words, chars = ["房间", "不", "干净"], list("房间不干净")
+    assert selfcheck.ngram_feature_count(14, words, chars)  # the solution
+    assert not selfcheck.ngram_feature_count(..., words, chars)
+    assert not selfcheck.ngram_feature_count(8, words, chars)  # tokens only, no bigrams
+    assert "bigrams" in capsys.readouterr().out
+
+
+BAD_CALLS += [
+    ("selfcheck.sum_from_mean", lambda: selfcheck.sum_from_mean(1.0, torch.ones(2, 3), torch.zeros(2, 3, dtype=torch.bool)), ValueError, "x"),
+    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, np.ones((2, 2)), [1, 2]), ValueError, "labels must be"),
+    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, np.ones((2, 2)), [1, 0], alpha=0), ValueError, "alpha"),
+    ("selfcheck.ngram_feature_count", lambda: selfcheck.ngram_feature_count(1, "房间", ["房"]), TypeError, "words"),
+]
+
 # --- chapter 06 ---
 
 # --- chapter 07 ---
