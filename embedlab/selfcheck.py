@@ -330,22 +330,26 @@ def sum_from_mean(answer: object, x: torch.Tensor, padding_mask: torch.Tensor) -
     return compare_tensor(answer, expected, "the sum pooling", atol=1e-5, rtol=1e-4, hint=hint)
 
 
-def nb_log_count_ratio(answer: object, counts: object, labels: object, alpha: float = 1.0) -> Verdict:
-    """Check NB-SVM's log-count ratio r of each feature (Wang and Manning, 2012).
+def nb_log_count_ratio(answer: object, texts: list[str], labels: object, alpha: float = 1.0) -> Verdict:
+    """Check NB-SVM's log-count ratio r of each character of ``texts`` (Wang and Manning, 2012).
+
+    The features are scikit-learn's ``CountVectorizer(analyzer="char", binary=True)`` of the texts,
+    in its order (the characters sorted).
 
     Args:
         answer: the reader's (F,) vector.
-        counts: (N, F) binary feature counts (a NumPy array or a SciPy sparse matrix).
-        labels: (N,) 0/1 labels.
+        texts: the documents.
+        labels: (N,) 0/1 labels, one per text.
         alpha: the pseudo-count added to every feature.
     """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    checks.check_str_list("texts", texts, non_empty=True)
     alpha = checks.check_float("alpha", alpha, above=0)
-    if hasattr(counts, "toarray"):
-        counts = counts.toarray()
-    x = checks.check_numbers("counts", counts, dim=2)
     y = checks.check_numbers("labels", labels, dim=1)
-    if len(y) != x.shape[0] or not np.isin(y, (0, 1)).all():
-        raise ValueError(f"labels must be {x.shape[0]} labels 0 or 1, got shape {y.shape}")
+    if len(y) != len(texts) or not np.isin(y, (0, 1)).all():
+        raise ValueError(f"labels must be {len(texts)} labels 0 or 1, one per text, got shape {y.shape}")
+    x = CountVectorizer(analyzer="char", binary=True).fit_transform(list(texts)).toarray()  # (N, F)
     p = alpha + x[y == 1].sum(axis=0)
     q = alpha + x[y == 0].sum(axis=0)
     expected = torch.from_numpy(np.log((p / p.sum()) / (q / q.sum())))

@@ -209,12 +209,13 @@ def test_chapter_05_sum_from_mean(capsys):
 
 
 def test_chapter_05_nb_log_count_ratio(capsys):
-    counts = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1], [0, 1, 0]])
-    labels = np.array([1, 1, 0, 0])
-    p, q = 1 + counts[labels == 1].sum(0), 1 + counts[labels == 0].sum(0)
-    assert selfcheck.nb_log_count_ratio(np.log((p / p.sum()) / (q / q.sum())), counts, labels)  # the solution
-    assert not selfcheck.nb_log_count_ratio(..., counts, labels)
-    assert not selfcheck.nb_log_count_ratio(np.log(p / q), counts, labels)  # no normalisation
+    texts, labels = ["好", "好吃", "不好", "难吃"], [1, 1, 0, 0]
+    counts = np.array([[0, 0, 1, 0], [0, 1, 1, 0], [1, 0, 1, 0], [0, 1, 0, 1]])  # 不 吃 好 难
+    y = np.array(labels)
+    p, q = 1 + counts[y == 1].sum(0), 1 + counts[y == 0].sum(0)
+    assert selfcheck.nb_log_count_ratio(np.log((p / p.sum()) / (q / q.sum())), texts, labels)  # the solution
+    assert not selfcheck.nb_log_count_ratio(..., texts, labels)
+    assert not selfcheck.nb_log_count_ratio(np.log(p / q), texts, labels)  # no normalisation
     assert "L1 norms" in capsys.readouterr().out
 
 
@@ -228,8 +229,9 @@ def test_chapter_05_ngram_feature_count(capsys):
 
 BAD_CALLS += [
     ("selfcheck.sum_from_mean", lambda: selfcheck.sum_from_mean(1.0, torch.ones(2, 3), torch.zeros(2, 3, dtype=torch.bool)), ValueError, "x"),
-    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, np.ones((2, 2)), [1, 2]), ValueError, "labels must be"),
-    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, np.ones((2, 2)), [1, 0], alpha=0), ValueError, "alpha"),
+    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, ["a", "b"], [1, 2]), ValueError, "labels must be"),
+    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, ["a", "b"], [1, 0], alpha=0), ValueError, "alpha"),
+    ("selfcheck.nb_log_count_ratio", lambda: selfcheck.nb_log_count_ratio(1.0, "ab", [1, 0]), TypeError, "texts"),
     ("selfcheck.ngram_feature_count", lambda: selfcheck.ngram_feature_count(1, "房间", ["房"]), TypeError, "words"),
 ]
 
