@@ -134,5 +134,6 @@ BAD_CALLS = [
     ("tagging.fit_tagger", lambda: tagging.fit_tagger(_MODEL, [([1, 99], [0, 2])], _EXAMPLES), ValueError, "ids must be in"),
     ("tagging.fit_tagger", lambda: tagging.fit_tagger(_MODEL, _EXAMPLES, _EXAMPLES, lr_scale={"emb": 0.1}), ValueError, "lr_scale key must be one of"),
     ("tagging.fit_tagger", lambda: tagging.fit_tagger(_MODEL, [([1], [7])], _EXAMPLES), ValueError, "tags must be in"),
+    ("tagging.TaggerHistory", lambda: tagging.TaggerHistory(epochs=3), TypeError, "unexpected keyword"),
     ("tagging.segment_with", lambda: tagging.segment_with(None, [["ab"]], _VOCAB), TypeError, "model must be a tagging.WindowTagger"),
 ]

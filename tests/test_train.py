@@ -385,4 +385,5 @@ BAD_CALLS = BAD_CALLS + [
     ("train.paired_bootstrap", lambda: train.paired_bootstrap([1, 0], [1, 0, 1]), ValueError, "the same N test items"),
     ("train.paired_bootstrap", lambda: train.paired_bootstrap([1, 0], [1, 0], resamples=10), ValueError, "resamples"),
     ("train.paired_bootstrap", lambda: train.paired_bootstrap("10", [1, 0]), TypeError, "correct_a"),
+    ("train.StartRun", lambda: train.StartRun(), TypeError, "missing"),
 ]
