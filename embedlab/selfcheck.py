@@ -233,6 +233,83 @@ def _items(values: Iterable[object]) -> list[object]:
 
 # --- chapter 00 ---
 
+from collections import Counter  # noqa: E402 (this chapter's checks only)
+from collections.abc import Sequence  # noqa: E402
+
+
+def _tagged_sentences(name: str, sentences: object) -> Sequence:
+    """People's Daily as corpora.people_daily() returns it: sentences of (word, tag) pairs."""
+    checks.check_sequence(name, sentences, what="sentences of (word, tag) pairs")
+    for n, sentence in enumerate(sentences):
+        checks.check_sequence(f"{name}[{n}]", sentence, non_empty=False, what="(word, tag) pairs")
+        for i, pair in enumerate(sentence):
+            if not (isinstance(pair, tuple | list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise TypeError(f"{name}[{n}][{i}] must be a (word, tag) pair of str, got {checks.describe(pair)}")
+    return sentences
+
+
+def richest_tag(answer: object, sentences: object) -> Verdict:
+    """Check the tag with the most distinct words in a tagged corpus (chapter 00).
+
+    Args:
+        answer: the reader's tag, a str such as ``"v"``.
+        sentences: the corpus as ``corpora.people_daily()`` returns it.
+    """
+    _tagged_sentences("sentences", sentences)
+    per_tag = Counter(tag for _, tag in {(w, t) for s in sentences for w, t in s})
+    if not per_tag:
+        raise ValueError("sentences must hold at least one (word, tag) pair, got none")
+    best = max(per_tag.values())
+    what = "the tag with the most distinct words"
+    if answer is Ellipsis:
+        return verdict(False, what, NO_ANSWER)
+    if not isinstance(answer, str):
+        return verdict(False, what, f"expected a tag (a str), got {checks.describe(answer)}")
+    if answer not in per_tag:
+        return verdict(False, what, f"{answer!r} is not one of the corpus's {len(per_tag)} tags")
+    if per_tag[answer] != best:
+        return verdict(False, what, "another tag has more distinct words: count (word, tag) pairs once each")
+    return verdict(True, what)
+
+
+def zipf_exponent(answer: object, counts: object, first: object, last: object) -> Verdict:
+    """Check a Zipf exponent fitted by least squares of log count on log rank (chapter 00).
+
+    Args:
+        answer: the reader's exponent alpha (a number; count(r) ~ r ** -alpha).
+        counts: word counts sorted from the most frequent, rank 1 first.
+        first: the first rank of the fit (1-based, inclusive).
+        last: the last rank of the fit (inclusive).
+    """
+    values = checks.check_numbers("counts", counts, dim=1)
+    if (values <= 0).any():
+        raise ValueError("counts must all be positive (their logarithm is fitted), got a count <= 0")
+    first = checks.check_int("first", first, at_least=1)
+    last = checks.check_int("last", last, at_least=first + 1, at_most=len(values))
+    ranks = np.arange(first, last + 1, dtype=np.float64)
+    slope, _ = np.polyfit(np.log(ranks), np.log(values[first - 1 : last]), deg=1)
+    what = f"the Zipf exponent over ranks {first} to {last}"
+    if isinstance(answer, int | float) and not isinstance(answer, bool) and math.isclose(answer, slope, abs_tol=1e-3):
+        return verdict(False, what, "that is the slope itself; the exponent alpha is minus the slope")
+    return compare_number(answer, float(-slope), what, atol=1e-3, rtol=0.0,
+                          hint="Fit log(count) on log(rank) over exactly those ranks (rank 1 is the most frequent word)")
+
+
+def share_longer_than(answer: object, texts: object, length: object) -> Verdict:
+    """Check the share of texts longer than ``length`` characters (chapter 00).
+
+    Args:
+        answer: the reader's share, a number between 0 and 1.
+        texts: the texts, a list of str.
+        length: the length in characters that a text must exceed.
+    """
+    checks.check_str_list("texts", texts, non_empty=True)
+    length = checks.check_int("length", length, at_least=0)
+    expected = sum(len(t) > length for t in texts) / len(texts)
+    return compare_number(answer, expected, f"the share of texts longer than {length} characters",
+                          atol=1e-9, rtol=0.0,
+                          hint=f"Give a share between 0 and 1, of the texts with more than {length} characters")
+
 # --- chapter 01 ---
 
 # --- chapter 02 ---
