@@ -136,6 +136,46 @@ def test_a_wrong_answer_never_raises(answer):
 
 # --- chapter 00 ---
 
+TAGGED = [[("中国", "ns"), ("发展", "vn"), ("的", "u")], [("北京", "ns"), ("上海", "ns"), ("是", "v")]]
+
+
+def test_richest_tag_passes_on_the_solution_and_fails_on_the_stub_and_on_a_token_count(capsys):
+    assert selfcheck.richest_tag("ns", TAGGED)
+    assert not selfcheck.richest_tag(..., TAGGED)
+    assert not selfcheck.richest_tag("u", TAGGED)  # a tag, but not the richest
+    assert not selfcheck.richest_tag("x", TAGGED)  # not a tag of the corpus
+    assert not selfcheck.richest_tag(["ns"], TAGGED)
+    assert "'ns'" not in capsys.readouterr().out  # the answer is never printed
+
+
+def test_zipf_exponent_passes_on_minus_the_slope_and_fails_on_the_slope_itself():
+    counts = [1000 / r for r in range(1, 201)]  # alpha = 1 exactly
+    assert selfcheck.zipf_exponent(1.0, counts, 1, 100)
+    assert not selfcheck.zipf_exponent(..., counts, 1, 100)
+    assert not selfcheck.zipf_exponent(-1.0, counts, 1, 100)  # the slope, not the exponent
+    assert not selfcheck.zipf_exponent(0.7, counts, 1, 100)
+
+
+def test_share_longer_than_passes_on_the_share_and_fails_on_a_percentage_or_on_at_least():
+    texts = ["a" * 100, "b" * 101, "c" * 5, "d" * 200]
+    assert selfcheck.share_longer_than(0.5, texts, 100)
+    assert not selfcheck.share_longer_than(..., texts, 100)
+    assert not selfcheck.share_longer_than(50.0, texts, 100)  # a percentage
+    assert not selfcheck.share_longer_than(0.75, texts, 100)  # >= instead of >
+
+
+BAD_CALLS += [
+    ("selfcheck.richest_tag", lambda: selfcheck.richest_tag("n", "text"), TypeError, "sentences must be a list"),
+    ("selfcheck.richest_tag", lambda: selfcheck.richest_tag("n", [[("w", 1)]]), TypeError, "(word, tag) pair"),
+    ("selfcheck.richest_tag", lambda: selfcheck.richest_tag("n", [[]]), ValueError, "at least one (word, tag)"),
+    ("selfcheck.zipf_exponent", lambda: selfcheck.zipf_exponent(1.0, [3, 2, 0], 1, 3), ValueError, "positive"),
+    ("selfcheck.zipf_exponent", lambda: selfcheck.zipf_exponent(1.0, [3, 2, 1], 1, 9), ValueError, "last must be"),
+    ("selfcheck.zipf_exponent", lambda: selfcheck.zipf_exponent(1.0, [3, 2, 1], 1.0, 3), TypeError, "first must be"),
+    ("selfcheck.share_longer_than", lambda: selfcheck.share_longer_than(0.5, [], 3), ValueError, "texts must hold"),
+    ("selfcheck.share_longer_than", lambda: selfcheck.share_longer_than(0.5, ["ab"], -1), ValueError, "length must"),
+    ("selfcheck.share_longer_than", lambda: selfcheck.share_longer_than(0.5, "ab", 1), TypeError, "texts must be"),
+]
+
 # --- chapter 01 ---
 
 # --- chapter 02 ---
