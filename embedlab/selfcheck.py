@@ -312,6 +312,86 @@ def share_longer_than(answer: object, texts: object, length: object) -> Verdict:
 
 # --- chapter 01 ---
 
+from embedlab import text  # noqa: E402 (the chapters' checks use the package's own code)
+
+
+def vocab_size_at_min_freq(answer: object, token_lists: object, min_freq: object) -> Verdict:
+    """Check the size of ``text.Vocab.build(token_lists, min_freq=min_freq)`` (chapter 01).
+
+    Args:
+        answer: the reader's number of entries, an int.
+        token_lists: the tokenized corpus, a list of lists of str.
+        min_freq: the threshold, an int >= 1.
+    """
+    min_freq = checks.check_int("min_freq", min_freq, at_least=1)
+    expected = len(text.Vocab.build(token_lists, min_freq=min_freq))
+    what = f"the number of entries of a vocabulary with min_freq={min_freq}"
+    if answer == expected - 2 and not isinstance(answer, bool):
+        return verdict(False, what, "count the two specials <pad> and <unk> as entries too")
+    return compare_number(answer, float(expected), what, atol=0.0, rtol=0.0)
+
+
+def unknown_characters(answer: object, characters: object, known: object) -> Verdict:
+    """Check which of ``characters`` a tokenizer's vocabulary lacks (chapter 01).
+
+    Args:
+        answer: the reader's characters, a list or set of str.
+        characters: the characters to look up, a list of str.
+        known: the tokenizer's vocabulary: a dict (``tokenizer.vocab``), set, list or tuple of str.
+    """
+    checks.check_str_list("characters", characters, non_empty=True)
+    if isinstance(known, str) or not isinstance(known, dict | set | frozenset | list | tuple):
+        raise TypeError(f"known must be a dict, set, list or tuple of str, got {checks.describe(known)}")
+    bad = next((k for k in known if not isinstance(k, str)), None)
+    if bad is not None:
+        raise TypeError(f"known must hold str entries, got {checks.describe(bad)}")
+    vocabulary = set(known)
+    expected = {ch for ch in characters if ch not in vocabulary}
+    return compare_set(answer, expected, "the characters that the vocabulary lacks",
+                       hint="A character is unknown when it is not a key of the vocabulary")
+
+
+def bucketed_padding_share(answer: object, id_lists: object, batch_size: object) -> Verdict:
+    """Check the padding share after sorting ``id_lists`` by length into batches (chapter 01).
+
+    Args:
+        answer: the reader's share of padded cells, a number between 0 and 1.
+        id_lists: the sequences of ids, a list of lists of int.
+        batch_size: the size of each batch after sorting, an int >= 1.
+    """
+    checks.check_id_lists("id_lists", id_lists)
+    batch_size = checks.check_int("batch_size", batch_size, at_least=1)
+    if any(len(ids) == 0 for ids in id_lists):
+        raise ValueError("id_lists must not hold empty sequences, got an empty one")
+    ordered = sorted(id_lists, key=len)
+    masks = [text.pad_batch(ordered[i : i + batch_size])[1] for i in range(0, len(ordered), batch_size)]
+    expected = sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
+    return compare_number(answer, expected, f"the padding share of sorted batches of {batch_size}",
+                          atol=1e-6, rtol=0.0,
+                          hint="Sort by length first, then pad each batch to its own longest sequence")
+
+
+def masked_max(answer: object, vectors: object, padding_mask: object) -> Verdict:
+    """Check a max over the real tokens of a padded batch (chapter 01).
+
+    Args:
+        answer: the reader's pooled vectors, a (B, D) tensor.
+        vectors: the token vectors, a (B, T, D) floating tensor.
+        padding_mask: (B, T) bool, True at padding; every row has a real token.
+    """
+    checks.check_tensor("vectors", vectors, dim=3, floating=True, shape_text="(B, T, D)")
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(vectors.shape[:2]))
+    checks.check_rows_not_empty("padding_mask", padding_mask)
+    pad = padding_mask.to(vectors.device).unsqueeze(-1)
+    expected = vectors.detach().masked_fill(pad, float("-inf")).amax(dim=1)
+    what = "the max over real tokens"
+    zero_filled = vectors.detach().masked_fill(pad, 0.0).amax(dim=1)
+    got = _as_tensor(answer)
+    if got is not None and got.shape == expected.shape and not torch.equal(zero_filled, expected):
+        if torch.allclose(got.double(), zero_filled.cpu().double()):
+            return verdict(False, what, "padding won the max where every real value is negative: fill it with -inf")
+    return compare_tensor(answer, expected, what, atol=1e-6, rtol=1e-5)
+
 # --- chapter 02 ---
 
 # --- chapter 03 ---
