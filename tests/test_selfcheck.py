@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from embedlab import selfcheck
+from embedlab import selfcheck, text
 
 WHAT = "the answer"
 
@@ -177,6 +177,62 @@ BAD_CALLS += [
 ]
 
 # --- chapter 01 ---
+
+TOKENS = [["the", "cat"], ["the", "dog"], ["the", "cat", "sat"]]
+
+
+def test_vocab_size_at_min_freq_passes_on_the_size_and_fails_without_the_specials(capsys):
+    assert selfcheck.vocab_size_at_min_freq(4, TOKENS, 2)  # <pad>, <unk>, the, cat
+    assert not selfcheck.vocab_size_at_min_freq(..., TOKENS, 2)
+    assert not selfcheck.vocab_size_at_min_freq(2, TOKENS, 2)
+    assert "specials" in capsys.readouterr().out
+    assert not selfcheck.vocab_size_at_min_freq(6, TOKENS, 2)  # min_freq ignored
+
+
+def test_unknown_characters_passes_on_the_missing_ones_and_fails_on_the_known_ones():
+    vocab = {"的": 0, "新": 1, "[UNK]": 2}
+    top = ["的", "在", "新", "了"]
+    assert selfcheck.unknown_characters(["在", "了"], top, vocab)
+    assert selfcheck.unknown_characters({"了", "在"}, top, vocab)
+    assert not selfcheck.unknown_characters(..., top, vocab)
+    assert not selfcheck.unknown_characters(["的", "新"], top, vocab)
+    assert not selfcheck.unknown_characters("在了", top, vocab)
+
+
+def test_bucketed_padding_share_passes_when_sorted_and_fails_on_the_unsorted_share():
+    batch = [[1] * 10, [1], [1] * 9, [1] * 2]
+    assert selfcheck.bucketed_padding_share(2 / 24, batch, 2)  # sorted: (1, 2) and (9, 10)
+    assert not selfcheck.bucketed_padding_share(..., batch, 2)
+    unsorted = 16 / 38  # (10, 1) and (9, 2): 9 + 7 padded cells of 20 + 18
+    assert abs(unsorted - sum(int(text.pad_batch(batch[i : i + 2])[1].sum()) for i in (0, 2)) / 38) < 1e-12
+    assert not selfcheck.bucketed_padding_share(unsorted, batch, 2)
+
+
+def test_masked_max_passes_with_minus_infinity_and_names_a_zero_fill(capsys):
+    vectors = torch.tensor([[[1.0, -2.0], [3.0, -1.0]], [[-1.0, -3.0], [0.0, 0.0]]])
+    padding_mask = torch.tensor([[False, False], [False, True]])
+    right = torch.tensor([[3.0, -1.0], [-1.0, -3.0]])
+    assert selfcheck.masked_max(right, vectors, padding_mask)
+    assert not selfcheck.masked_max(..., vectors, padding_mask)
+    capsys.readouterr()
+    assert not selfcheck.masked_max(torch.tensor([[3.0, -1.0], [0.0, 0.0]]), vectors, padding_mask)
+    assert "-inf" in capsys.readouterr().out
+    assert not selfcheck.masked_max(vectors.amax(1), vectors, padding_mask)
+
+
+BAD_CALLS += [
+    ("selfcheck.vocab_size_at_min_freq", lambda: selfcheck.vocab_size_at_min_freq(4, TOKENS, 0), ValueError, "min_freq"),
+    ("selfcheck.vocab_size_at_min_freq", lambda: selfcheck.vocab_size_at_min_freq(4, "the cat", 1), TypeError, "token_lists"),
+    ("selfcheck.unknown_characters", lambda: selfcheck.unknown_characters([], "的", {}), TypeError, "characters must be"),
+    ("selfcheck.unknown_characters", lambda: selfcheck.unknown_characters([], ["的"], "的"), TypeError, "known must be"),
+    ("selfcheck.unknown_characters", lambda: selfcheck.unknown_characters([], ["的"], [1]), TypeError, "known must hold"),
+    ("selfcheck.bucketed_padding_share", lambda: selfcheck.bucketed_padding_share(0.1, [[1]], 0), ValueError, "batch_size"),
+    ("selfcheck.bucketed_padding_share", lambda: selfcheck.bucketed_padding_share(0.1, [[1], []], 2), ValueError, "empty"),
+    ("selfcheck.bucketed_padding_share", lambda: selfcheck.bucketed_padding_share(0.1, "ab", 2), TypeError, "id_lists"),
+    ("selfcheck.masked_max", lambda: selfcheck.masked_max(None, torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.bool)), ValueError, "vectors must have shape"),
+    ("selfcheck.masked_max", lambda: selfcheck.masked_max(None, torch.zeros(2, 3, 4), torch.zeros(2, 3)), ValueError, "padding_mask must have dtype"),
+    ("selfcheck.masked_max", lambda: selfcheck.masked_max(None, torch.zeros(1, 2, 4), torch.ones(1, 2, dtype=torch.bool)), ValueError, "at least one real"),
+]
 
 # --- chapter 02 ---
 
