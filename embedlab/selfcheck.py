@@ -396,6 +396,124 @@ def masked_max(answer: object, vectors: object, padding_mask: object) -> Verdict
 
 # --- chapter 03 ---
 
+import torch.nn.functional as F  # noqa: E402 (this chapter's checks only)
+
+from embedlab import grads  # noqa: E402
+
+
+def _close(answer: object, other: torch.Tensor) -> bool:
+    """Whether ``answer`` is a tensor of ``other``'s shape and values (for naming a known mistake)."""
+    got = _as_tensor(answer)
+    return got is not None and got.shape == other.shape and torch.allclose(got.double(), other.detach().cpu().double())
+
+
+def _masked_mean_loss(token_ids, padding_mask, leaf, weight, bias, labels, **embedding_options) -> torch.Tensor:
+    real = (~padding_mask).to(leaf.dtype).unsqueeze(-1)  # (B, T, 1)
+    rows = F.embedding(token_ids, leaf, **embedding_options)  # (B, T) -> (B, T, D)
+    pooled = (rows * real).sum(1) / real.sum(1)  # (B, D)
+    return F.cross_entropy(pooled @ weight.T + bias, labels)
+
+
+def max_pool_grad(
+    answer: object,
+    token_ids: object,
+    padding_mask: object,
+    embedding: object,
+    weight: object,
+    bias: object,
+    labels: object,
+) -> Verdict:
+    """Check dL/dE of the chapter's classifier with max pooling over real tokens (chapter 03).
+
+    Args:
+        answer: the reader's gradient, a (V, D) tensor.
+        token_ids, padding_mask, embedding, weight, bias, labels: as in
+            :func:`embedlab.grads.mean_pool_loss`.
+    """
+    grads.mean_pool_loss(token_ids, padding_mask, embedding, weight, bias, labels)  # checks the context
+    with torch.enable_grad():
+        leaf = embedding.detach().clone().requires_grad_(True)
+        rows = F.embedding(token_ids, leaf).masked_fill(padding_mask.unsqueeze(-1), float("-inf"))
+        pooled = rows.max(dim=1).values  # (B, T, D) -> (B, D)
+        F.cross_entropy(pooled @ weight.T + bias, labels).backward()
+    what = "dL/dE with max pooling"
+    mean_grad = grads.embedding_grad(token_ids, padding_mask, embedding, weight, bias, labels)
+    if _close(answer, mean_grad):
+        return verdict(False, what, "that is the mean-pooling gradient: with a max, only the winning entry of "
+                       "each (review, dimension) receives the gradient")
+    return compare_tensor(answer, leaf.grad, what, atol=1e-8, rtol=1e-6)
+
+
+def scaled_grad_by_freq(
+    answer: object,
+    token_ids: object,
+    padding_mask: object,
+    embedding: object,
+    weight: object,
+    bias: object,
+    labels: object,
+) -> Verdict:
+    """Check dL/dE of the chapter's classifier under ``scale_grad_by_freq=True`` (chapter 03).
+
+    Args:
+        answer: the reader's gradient, a (V, D) tensor.
+        token_ids, padding_mask, embedding, weight, bias, labels: as in
+            :func:`embedlab.grads.mean_pool_loss`; the lookup uses ``padding_idx=0``.
+    """
+    plain = grads.embedding_grad(token_ids, padding_mask, embedding, weight, bias, labels)  # checks too
+    with torch.enable_grad():
+        leaf = embedding.detach().clone().requires_grad_(True)
+        _masked_mean_loss(token_ids, padding_mask, leaf, weight, bias, labels,
+                          padding_idx=0, scale_grad_by_freq=True).backward()
+    what = "dL/dE with scale_grad_by_freq=True"
+    if _close(answer, plain) and not torch.allclose(plain, leaf.grad):
+        return verdict(False, what, "that is the unscaled gradient: divide each row by how often its token occurs "
+                       "in the mini-batch")
+    return compare_tensor(answer, leaf.grad, what, atol=1e-8, rtol=1e-6)
+
+
+def rows_changed_by_weight_decay(answer: object, weight_before: object) -> Verdict:
+    """Check how many rows one SGD step with weight decay changes (chapter 03).
+
+    Args:
+        answer: the reader's count of changed rows, an int.
+        weight_before: the (V, D) embedding matrix before the step.
+    """
+    checks.check_tensor("weight_before", weight_before, dim=2, floating=True, shape_text="(V, D)")
+    expected = int((weight_before != 0).any(dim=1).sum())
+    return compare_number(answer, float(expected), "the rows that one step with weight decay changes",
+                          atol=0.0, rtol=0.0,
+                          hint="Weight decay adds lambda * E_i to the gradient of every row, in the batch or not")
+
+
+def soft_label_grad(
+    answer: object,
+    token_ids: object,
+    padding_mask: object,
+    embedding: object,
+    weight: object,
+    bias: object,
+    targets: object,
+) -> Verdict:
+    """Check dL/dE of the one-logit classifier with soft targets in [0, 1] (chapter 03).
+
+    Args:
+        answer: the reader's gradient, a (V, D) tensor.
+        token_ids, padding_mask, embedding, weight, bias: as in :func:`embedlab.grads.binary_loss`.
+        targets: (B,) float targets in [0, 1].
+    """
+    grads.binary_loss(token_ids, padding_mask, embedding, weight, bias, targets)  # checks the context
+    if not targets.is_floating_point() or bool(((targets < 0) | (targets > 1)).any()):
+        raise ValueError("targets must be floating-point values in [0, 1], got others")
+    with torch.enable_grad():
+        leaf = embedding.detach().clone().requires_grad_(True)
+        grads.binary_loss(token_ids, padding_mask, leaf, weight, bias, targets).backward()
+    what = "dL/dE with soft targets"
+    hard = grads.binary_embedding_grad(token_ids, padding_mask, embedding, weight, bias, targets.round())
+    if _close(answer, hard) and not torch.allclose(hard, leaf.grad):
+        return verdict(False, what, "that is the gradient for the hard labels: use the smoothed targets")
+    return compare_tensor(answer, leaf.grad, what, atol=1e-8, rtol=1e-6)
+
 # --- chapter 04 ---
 
 # --- chapter 05 ---
