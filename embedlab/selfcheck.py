@@ -502,9 +502,10 @@ def soft_label_grad(
         token_ids, padding_mask, embedding, weight, bias: as in :func:`embedlab.grads.binary_loss`.
         targets: (B,) float targets in [0, 1].
     """
+    checks.check_tensor("targets", targets, dim=1, floating=True, shape_text="(B,)")
+    if targets.device.type == "cpu" and bool(((targets < 0) | (targets > 1)).any()):
+        raise ValueError("targets must be floating-point values in [0, 1], got values outside")
     grads.binary_loss(token_ids, padding_mask, embedding, weight, bias, targets)  # checks the context
-    if not targets.is_floating_point() or bool(((targets < 0) | (targets > 1)).any()):
-        raise ValueError("targets must be floating-point values in [0, 1], got others")
     with torch.enable_grad():
         leaf = embedding.detach().clone().requires_grad_(True)
         grads.binary_loss(token_ids, padding_mask, leaf, weight, bias, targets).backward()

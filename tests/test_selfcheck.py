@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from embedlab import selfcheck, text
+from embedlab import grads, selfcheck, text
 
 WHAT = "the answer"
 
@@ -237,6 +237,76 @@ BAD_CALLS += [
 # --- chapter 02 ---
 
 # --- chapter 03 ---
+
+
+def _batch03():
+    g = torch.Generator().manual_seed(0)
+    token_ids = torch.tensor([[2, 3, 3, 0], [4, 2, 5, 6]])
+    padding_mask = token_ids == 0
+    E = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    E[0] = 0.0
+    W = torch.randn(2, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(2, generator=g, dtype=torch.float64)
+    labels = torch.tensor([1, 0])
+    return token_ids, padding_mask, E, W, b, labels
+
+
+def test_max_pool_grad_passes_on_autograd_and_names_the_mean_pooling_gradient(capsys):
+    token_ids, padding_mask, E, W, b, labels = _batch03()
+    leaf = E.clone().requires_grad_(True)
+    rows = torch.nn.functional.embedding(token_ids, leaf).masked_fill(padding_mask.unsqueeze(-1), float("-inf"))
+    torch.nn.functional.cross_entropy(rows.max(1).values @ W.T + b, labels).backward()
+    assert selfcheck.max_pool_grad(leaf.grad, token_ids, padding_mask, E, W, b, labels)
+    assert not selfcheck.max_pool_grad(..., token_ids, padding_mask, E, W, b, labels)
+    mean_grad = grads.embedding_grad(token_ids, padding_mask, E, W, b, labels)
+    capsys.readouterr()
+    assert not selfcheck.max_pool_grad(mean_grad, token_ids, padding_mask, E, W, b, labels)
+    assert "mean-pooling" in capsys.readouterr().out
+
+
+def test_scaled_grad_by_freq_passes_on_the_scaled_rows_and_fails_on_the_plain_gradient():
+    token_ids, padding_mask, E, W, b, labels = _batch03()
+    plain = grads.embedding_grad(token_ids, padding_mask, E, W, b, labels)
+    freq = torch.bincount(token_ids.flatten(), minlength=7).double().clamp(min=1)
+    assert selfcheck.scaled_grad_by_freq(plain / freq.unsqueeze(1), token_ids, padding_mask, E, W, b, labels)
+    assert not selfcheck.scaled_grad_by_freq(..., token_ids, padding_mask, E, W, b, labels)
+    assert not selfcheck.scaled_grad_by_freq(plain, token_ids, padding_mask, E, W, b, labels)
+
+
+def test_rows_changed_by_weight_decay_counts_the_non_zero_rows():
+    E = torch.ones(5, 2)
+    E[0] = 0.0
+    assert selfcheck.rows_changed_by_weight_decay(4, E)
+    assert not selfcheck.rows_changed_by_weight_decay(..., E)
+    assert not selfcheck.rows_changed_by_weight_decay(2, E)  # only the rows of a batch
+    assert not selfcheck.rows_changed_by_weight_decay(5, E)  # the zero row does not move
+
+
+def test_soft_label_grad_passes_on_the_closed_form_and_fails_on_the_hard_labels():
+    token_ids, padding_mask, E, W, b, labels = _batch03()
+    w, beta = W[1] - W[0], b[1] - b[0]
+    soft = labels.double() * 0.9 + 0.05
+    right = grads.binary_embedding_grad(token_ids, padding_mask, E, w, beta, soft)
+    assert selfcheck.soft_label_grad(right, token_ids, padding_mask, E, w, beta, soft)
+    assert not selfcheck.soft_label_grad(..., token_ids, padding_mask, E, w, beta, soft)
+    hard = grads.binary_embedding_grad(token_ids, padding_mask, E, w, beta, labels)
+    assert not selfcheck.soft_label_grad(hard, token_ids, padding_mask, E, w, beta, soft)
+
+
+_T3 = _batch03()
+BAD_CALLS += [
+    ("selfcheck.max_pool_grad", lambda: selfcheck.max_pool_grad(None, _T3[0].float(), *_T3[1:]), ValueError, "token_ids"),
+    ("selfcheck.max_pool_grad", lambda: selfcheck.max_pool_grad(None, *_T3[:5], "1"), TypeError, "labels"),
+    ("selfcheck.scaled_grad_by_freq", lambda: selfcheck.scaled_grad_by_freq(None, *_T3[:2], None, *_T3[3:]), TypeError, "embedding"),
+    ("selfcheck.rows_changed_by_weight_decay", lambda: selfcheck.rows_changed_by_weight_decay(1, torch.ones(3)), ValueError, "weight_before"),
+    ("selfcheck.rows_changed_by_weight_decay", lambda: selfcheck.rows_changed_by_weight_decay(1, [[1.0]]), TypeError, "weight_before"),
+    (
+        "selfcheck.soft_label_grad",
+        lambda: selfcheck.soft_label_grad(None, *_T3[:3], _T3[3][1] - _T3[3][0], _T3[4][1] - _T3[4][0], torch.tensor([1.5, 0.0], dtype=torch.float64)),
+        ValueError,
+        "targets must be",
+    ),
+]
 
 # --- chapter 04 ---
 
