@@ -241,9 +241,11 @@ def write(results: dict) -> None:
             table.append(f"- {tool}: Spearman {row['spearman']['mean']:.3f} ± {row['spearman']['sd']:.3f}, "
                          f"top-1 {row['analogy_top1']['mean']:.3f} ± {row['analogy_top1']['sd']:.3f}, "
                          f"top-5 {row['analogy_top5']['mean']:.3f} ± {row['analogy_top5']['sd']:.3f}")
-    for key in ("top1_embedlab_minus_gensim", "top1_ppmi_svd_minus_embedlab"):
+    labels = {"top1_embedlab_minus_gensim": "top-1 embedlab - gensim",
+              "top1_ppmi_svd_minus_embedlab": "top-1 ppmi_svd - embedlab"}
+    for key, label in labels.items():
         if key in q:
-            table.append(f"- {key.replace('_', ' ')}: {q[key]['mean']:+.3f}, paired 95% bootstrap interval "
+            table.append(f"- {label} (per question, mean over seeds): {q[key]['mean']:+.3f}, paired 95% bootstrap interval "
                          f"over questions [{q[key]['ci95'][0]:+.3f}, {q[key]['ci95'][1]:+.3f}]")
     if results["load"]["busy"]:
         results["timing"] = BUSY

@@ -490,6 +490,7 @@ def ppmi_svd(
     cds: float = 0.75,
     eig: float = 0.5,
     seed: int = 0,
+    n_iter: int = 3,
 ) -> torch.Tensor:
     """(V, D) word vectors by counting: :func:`cooccurrence`, then :func:`ppmi`, then :func:`svd_vectors`.
 
@@ -502,9 +503,10 @@ def ppmi_svd(
         cds: context distribution smoothing exponent.
         eig: the power of the singular values.
         seed: seeds the randomized SVD.
+        n_iter: its power iterations.
     """
     counts = cooccurrence(token_ids, sentence_ids, vocab_size, window)
-    return svd_vectors(ppmi(counts, cds), emb_dim, eig, seed)
+    return svd_vectors(ppmi(counts, cds), emb_dim, eig, seed, n_iter)
 
 
 # ---------------------------------------------------------------------------------------------
