@@ -106,9 +106,11 @@ def main(argv: list[str]) -> int:
     pairs = wordvec.load_word_pairs(DATA / "zh_word_similarity.tsv")
     analogies = wordvec.load_analogies(DATA / "zh_analogy_pairs.tsv")
     runners = {"gensim": run_gensim, "embedlab": run_embedlab, "ppmi_svd": run_ppmi_svd}
-    runs = []
-    for seed in args.seeds:  # alternate the methods within each seed
-        for tool in TOOLS:
+    tool_seeds = {tool: iter(args.seeds) for tool in TOOLS}  # each call takes its tool's next seed
+
+    def runner(tool: str):
+        def one() -> dict:
+            seed = next(tool_seeds[tool])
             before = harness.load_average()
             seconds, word_vectors, vocab = runners[tool](sentences, seed)
             after = harness.load_average()
@@ -116,8 +118,13 @@ def main(argv: list[str]) -> int:
             print(f"{tool:>8} seed {seed}: {seconds:6.1f} s, spearman {scores.spearman:.3f}, "
                   f"analogy top-1 {scores.analogy_top1:.3f}, top-5 {scores.analogy_top5:.3f}, "
                   f"load {before['1min']} -> {after['1min']}", flush=True)
-            runs.append({"tool": tool, "seed": seed, "seconds": round(seconds, 2), "load_before": before,
-                         "load_after": after, "vocab_size": len(vocab) - 2, "scores": scores_dict(scores)})
+            return {"tool": tool, "seed": seed, "seconds": round(seconds, 2), "load_before": before,
+                    "load_after": after, "vocab_size": len(vocab) - 2, "scores": scores_dict(scores)}
+        return one
+
+    # the methods alternate within each seed: gensim, embedlab, ppmi_svd, then the next seed
+    by_tool = harness.round_robin({tool: runner(tool) for tool in TOOLS}, len(args.seeds))
+    runs = [run for same_seed in zip(*(by_tool[tool] for tool in TOOLS)) for run in same_seed]
     load = run_load(runs)
     env = harness.environment(device.get_device("cpu"), gensim=gensim.__version__)  # skipgram.train: CPU only
     results = {
