@@ -394,6 +394,74 @@ def masked_max(answer: object, vectors: object, padding_mask: object) -> Verdict
 
 # --- chapter 02 ---
 
+
+def softmax_centre_grad(answer: object, out_vectors: torch.Tensor, v_c: torch.Tensor, o: int) -> Verdict:
+    """Check the full-softmax gradient dL/dv_c of L = -log p(o | c) (chapter 02's first exercise).
+
+    Args:
+        answer: the reader's (D,) gradient.
+        out_vectors: (V, D) floating output vectors u_w.
+        v_c: (D,) floating centre vector.
+        o: the observed outside word, in [0, V).
+    """
+    checks.check_tensor("out_vectors", out_vectors, dim=2, floating=True, shape_text="(V, D)")
+    checks.check_tensor("v_c", v_c, dim=1, floating=True, shape=(out_vectors.shape[1],), shape_text="(D,)")
+    o = checks.check_int("o", o, at_least=0, at_most=out_vectors.shape[0] - 1)
+    centre = v_c.detach().double().requires_grad_(True)
+    loss = -torch.log_softmax(out_vectors.detach().double() @ centre, dim=0)[o]
+    (expected,) = torch.autograd.grad(loss, centre)
+    return compare_tensor(
+        answer, expected, "the full-softmax gradient with respect to v_c", atol=1e-6, rtol=1e-4,
+        hint="It is the softmax-weighted mean of the output vectors minus u_o.",
+    )
+
+
+def ppmi_dense(answer: object, counts: torch.Tensor, cds: float = 1.0) -> Verdict:
+    """Check a PPMI matrix of a small dense co-occurrence table (chapter 02).
+
+    Args:
+        answer: the reader's (V, V) PPMI matrix.
+        counts: (V, V) non-negative floating counts, at least one positive.
+        cds: the context smoothing exponent, in (0, 1].
+    """
+    from embedlab import wordvec
+
+    checks.check_tensor("counts", counts, dim=2, floating=True, shape_text="(V, V)")
+    checks.check_finite("counts", counts)
+    if bool((counts < 0).any()) or not bool((counts > 0).any()):
+        raise ValueError("counts must be non-negative with at least one positive count")
+    expected = wordvec.ppmi(counts.detach().double().to_sparse(), cds).to_dense()
+    return compare_tensor(
+        answer, expected, "the PPMI matrix", atol=1e-6, rtol=1e-4,
+        hint="PMI is log P(w, c) / (P(w) P(c)); negative values and empty cells become 0.",
+    )
+
+
+def analogy_answer(
+    answer: object, vectors: torch.Tensor, vocab: object, a: str, b: str, c: str, method: str = "3cosmul"
+) -> Verdict:
+    """Check the best answer to ``a : b :: c : ?`` (a, b, c left out) by 3CosAdd or 3CosMul (chapter 02).
+
+    Args:
+        answer: the reader's word (a str).
+        vectors: (V, D) word vectors in ``vocab``'s order.
+        vocab: their :class:`embedlab.text.Vocab`.
+        a, b, c: words of the vocabulary.
+        method: ``"3cosadd"`` or ``"3cosmul"``.
+    """
+    from embedlab import wordvec
+
+    ((expected, _),) = wordvec.analogy(vectors, vocab, a, b, c, k=1, method=method)
+    what = f"the {method} answer to {a} : {b} :: {c} : ?"
+    if answer is Ellipsis:
+        return verdict(False, what, NO_ANSWER)
+    if not isinstance(answer, str):
+        return verdict(False, what, f"expected a word (str), got {checks.describe(answer)}")
+    if answer in (a, b, c):
+        return verdict(False, what, "that is one of the question words: leave a, b and c out")
+    return verdict(answer == expected, what, "another word scores higher; check the formula and the +1 / 2")
+
+
 # --- chapter 03 ---
 
 import torch.nn.functional as F  # noqa: E402 (this chapter's checks only)

@@ -236,6 +236,64 @@ BAD_CALLS += [
 
 # --- chapter 02 ---
 
+
+def _softmax_context():
+    generator = torch.Generator().manual_seed(0)
+    out_vectors = torch.randn(6, 4, generator=generator, dtype=torch.float64)
+    v_c = torch.randn(4, generator=generator, dtype=torch.float64)
+    return out_vectors, v_c, 2
+
+
+def test_softmax_centre_grad_passes_the_solution_and_fails_wrong_answers():
+    out_vectors, v_c, o = _softmax_context()
+    p = torch.softmax(out_vectors @ v_c, dim=0)
+    grad_v = -(out_vectors[o] - p @ out_vectors)
+    assert selfcheck.softmax_centre_grad(grad_v, out_vectors, v_c, o)
+    assert not selfcheck.softmax_centre_grad(..., out_vectors, v_c, o)
+    assert not selfcheck.softmax_centre_grad(out_vectors[o] - p @ out_vectors, out_vectors, v_c, o)  # sign
+    assert not selfcheck.softmax_centre_grad(-out_vectors[o], out_vectors, v_c, o)  # no expectation
+    assert not selfcheck.softmax_centre_grad(grad_v[:3], out_vectors, v_c, o)
+
+
+def test_ppmi_dense_passes_the_solution_and_fails_wrong_answers():
+    counts = torch.tensor([[0.0, 4.0, 1.0], [4.0, 0.0, 2.0], [1.0, 2.0, 6.0]], dtype=torch.float64)
+    total = counts.sum()
+    with np.errstate(divide="ignore"):
+        pmi = torch.log(counts * total / (counts.sum(1, keepdim=True) * counts.sum(0)))
+    ppmi = torch.where(counts > 0, pmi.clamp(min=0), torch.zeros(()))
+    assert selfcheck.ppmi_dense(ppmi, counts)
+    assert not selfcheck.ppmi_dense(..., counts)
+    assert not selfcheck.ppmi_dense(torch.nan_to_num(pmi, neginf=0.0), counts)  # negatives kept
+    assert not selfcheck.ppmi_dense(ppmi, counts, cds=0.75)  # a different smoothing
+
+
+def test_analogy_answer_passes_the_solution_and_fails_wrong_answers():
+    from embedlab import wordvec
+
+    vocab = wordvec.vocab_from_words(["king", "queen", "man", "woman", "apple"])
+    vectors = torch.tensor(
+        [[9.0, 9.0, 9.0], [9.0, 9.0, 8.0], [1.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0],
+         [0.0, 0.0, 1.0], [-1.0, 0.2, 0.2]]
+    )
+    assert selfcheck.analogy_answer("queen", vectors, vocab, "man", "king", "woman")
+    assert not selfcheck.analogy_answer(..., vectors, vocab, "man", "king", "woman")
+    assert not selfcheck.analogy_answer("king", vectors, vocab, "man", "king", "woman")  # a question word
+    assert not selfcheck.analogy_answer("apple", vectors, vocab, "man", "king", "woman")
+    assert not selfcheck.analogy_answer(["queen"], vectors, vocab, "man", "king", "woman")
+
+
+BAD_CALLS += [
+    ("selfcheck.softmax_centre_grad", lambda: selfcheck.softmax_centre_grad(..., None, torch.ones(2), 0), TypeError, "out_vectors must be a tensor"),
+    ("selfcheck.softmax_centre_grad", lambda: selfcheck.softmax_centre_grad(..., torch.ones(3, 2), torch.ones(3), 0), ValueError, "v_c must have shape (D,)"),
+    ("selfcheck.softmax_centre_grad", lambda: selfcheck.softmax_centre_grad(..., torch.ones(3, 2), torch.ones(2), 3), ValueError, "o must be an int >= 0 and <= 2"),
+    ("selfcheck.ppmi_dense", lambda: selfcheck.ppmi_dense(..., torch.ones(3)), ValueError, "counts must have shape (V, V)"),
+    ("selfcheck.ppmi_dense", lambda: selfcheck.ppmi_dense(..., -torch.ones(2, 2)), ValueError, "counts must be non-negative"),
+    ("selfcheck.ppmi_dense", lambda: selfcheck.ppmi_dense(..., torch.ones(2, 2), cds=2.0), ValueError, "cds must be"),
+    ("selfcheck.analogy_answer", lambda: selfcheck.analogy_answer("x", torch.ones(3, 2), None, "a", "b", "c"), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("selfcheck.analogy_answer", lambda: selfcheck.analogy_answer("x", torch.ones(7, 3), __import__("embedlab").wordvec.vocab_from_words(["a", "b", "c", "d", "e"]), "a", "b", "z"), ValueError, "c 'z' is not in the vocabulary"),
+]
+
+
 # --- chapter 03 ---
 
 
