@@ -11,6 +11,7 @@ collection searched, S the texts of one call (queries or passages) and k the res
   :func:`label_precision_at_k`: one number per query, so two methods can be compared query by
   query with :func:`paired_bootstrap`.
 * :func:`power_law_exponent`: the slope of log time against log size.
+* :func:`load_search_set`: passages and queries with their relevant passages, from two TSV files.
 
 Ranks count ties against the method: a relevant passage whose score equals a non-relevant one is
 ranked after it. A method that gives every passage the same score (BM25 for a query that shares no
@@ -19,8 +20,10 @@ word with the collection) therefore ranks the relevant passage last, not first.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -120,12 +123,15 @@ def _check_vectors(name: str, value: object, shape_text: str) -> torch.Tensor:
     return checks.check_tensor(name, value, dim=2, floating=True, shape_text=shape_text)
 
 
-def cosine_scores(queries: torch.Tensor, passages: torch.Tensor) -> torch.Tensor:
+def cosine_scores(queries: torch.Tensor, passages: torch.Tensor, unit_passages: bool = False) -> torch.Tensor:
     """The cosine of every query with every passage: unit rows, then one matrix product.
 
     Args:
         queries: (Q, D).
         passages: (M, D), the same D and dtype.
+        unit_passages: the passages are unit vectors already (as :func:`embed_sentences` returns
+            them), so they are not normalised again: a collection is normalised once, when it is
+            built, not at every search.
 
     Returns:
         (Q, M); a zero row scores 0 with everything.
@@ -138,23 +144,30 @@ def cosine_scores(queries: torch.Tensor, passages: torch.Tensor) -> torch.Tensor
             f"got {tuple(passages.shape)} and {passages.dtype}"
         )
     checks.check_same_device("passages", passages, "queries", queries)
-    return F.normalize(queries, dim=1) @ F.normalize(passages, dim=1).T  # (Q, D) @ (D, M) -> (Q, M)
+    checks.check_bool("unit_passages", unit_passages)
+    if not unit_passages:
+        passages = F.normalize(passages, dim=1)  # (M, D)
+    return F.normalize(queries, dim=1) @ passages.T  # (Q, D) @ (D, M) -> (Q, M)
 
 
-def search(queries: torch.Tensor, passages: torch.Tensor, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+def search(
+    queries: torch.Tensor, passages: torch.Tensor, k: int = 10, unit_passages: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact cosine search: the k passages with the highest cosine for each query, best first.
 
     Args:
         queries: (Q, D).
         passages: (M, D).
         k: results per query, 1 <= k <= M.
+        unit_passages: the passages are unit vectors already (see :func:`cosine_scores`).
 
     Returns:
         scores: (Q, k) cosines, decreasing along each row.
         indices: (Q, k) int64 rows of ``passages``.
     """
-    scores = cosine_scores(queries, passages)  # (Q, M)
+    checks.check_tensor("passages", passages, dim=2, floating=True, shape_text="(M, D)")
     checks.check_int("k", k, at_least=1, at_most=passages.shape[0])
+    scores = cosine_scores(queries, passages, unit_passages)  # (Q, M)
     return scores.topk(k, dim=1)  # (Q, k), (Q, k)
 
 
@@ -314,3 +327,68 @@ def power_law_exponent(sizes: object, seconds: object) -> float:
         raise ValueError(f"sizes must hold at least 2 distinct values, got {np.unique(sizes).tolist()}")
     slope, _ = np.polyfit(np.log(sizes), np.log(seconds), deg=1)
     return float(slope)
+
+
+@dataclass(frozen=True)
+class SearchSet:
+    """A passage collection and queries with their relevant passages (see :func:`load_search_set`)."""
+
+    passage_ids: tuple[str, ...]  # M ids, distinct
+    passages: tuple[str, ...]  # M texts
+    sections: tuple[str, ...]  # M section titles (where each passage comes from)
+    query_ids: tuple[str, ...]  # Q ids
+    queries: tuple[str, ...]  # Q texts
+    kinds: tuple[str, ...]  # Q labels given when the query was written (e.g. "words", "paraphrase")
+    relevant: torch.Tensor  # (Q, M) bool, True where the passage answers the query
+
+    def __post_init__(self) -> None:
+        for name in ("passage_ids", "passages", "sections", "query_ids", "queries", "kinds"):
+            checks.check_type(name, getattr(self, name), tuple, "a tuple of str")
+            checks.check_str_list(name, getattr(self, name))
+        shape = (len(self.queries), len(self.passages))
+        checks.check_tensor("relevant", self.relevant, shape=shape, dtype=torch.bool, shape_text="(Q, M)")
+
+
+def _read_tsv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path.name}: no column {missing[0]!r} (columns: {reader.fieldnames})")
+        return list(reader)
+
+
+def load_search_set(passages_path: str | Path, queries_path: str | Path) -> SearchSet:
+    """Read a passage collection (``id, section, text``) and its queries (``query_id, query, relevant, kind``).
+
+    ``relevant`` is a comma-separated list of passage ids. Both files are tab-separated UTF-8 with
+    a header line.
+
+    Args:
+        passages_path: the passages file (e.g. ``benchmarks/data/en_book_passages.tsv``).
+        queries_path: the queries file (e.g. ``benchmarks/data/en_book_queries.tsv``).
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        ValueError: a file is not such a table, an id repeats, or a query names an unknown passage.
+    """
+    passages_path = checks.check_file("passages_path", passages_path)
+    queries_path = checks.check_file("queries_path", queries_path)
+    with checks.reading(passages_path, "a UTF-8 TSV file with columns id, section, text"):
+        rows = _read_tsv(passages_path, ("id", "section", "text"))
+    with checks.reading(queries_path, "a UTF-8 TSV file with columns query_id, query, relevant, kind"):
+        qrows = _read_tsv(queries_path, ("query_id", "query", "relevant", "kind"))
+    column = {r["id"]: m for m, r in enumerate(rows)}
+    if len(column) != len(rows):
+        raise ValueError(f"{passages_path.name}: a passage id appears twice")
+    relevant = torch.zeros(len(qrows), len(rows), dtype=torch.bool)  # (Q, M)
+    for q, r in enumerate(qrows):
+        for pid in r["relevant"].split(","):
+            if pid.strip() not in column:
+                raise ValueError(f"{queries_path.name}: query {r['query_id']} names passage {pid!r}, which does not exist")
+            relevant[q, column[pid.strip()]] = True
+    return SearchSet(
+        tuple(r["id"] for r in rows), tuple(r["text"] for r in rows), tuple(r["section"] for r in rows),
+        tuple(r["query_id"] for r in qrows), tuple(r["query"] for r in qrows), tuple(r["kind"] for r in qrows),
+        relevant,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,6 +38,13 @@ def test_search_equals_a_loop_over_passages(k):
         by_loop = sorted(range(7), key=lambda m: -float(F.cosine_similarity(queries[q], passages[m], dim=0)))
         assert indices[q].tolist() == by_loop[:k]
     assert (scores[:, :-1] >= scores[:, 1:]).all()
+
+
+def test_unit_passages_skips_only_the_normalisation():
+    queries, passages = device.randn((3, 5), 4), device.randn((6, 5), 5)
+    unit = F.normalize(passages, dim=1)
+    torch.testing.assert_close(retrieval.cosine_scores(queries, unit, unit_passages=True), retrieval.cosine_scores(queries, passages))
+    assert not torch.allclose(retrieval.cosine_scores(queries, passages, unit_passages=True), retrieval.cosine_scores(queries, passages))
 
 
 def test_first_relevant_rank_recall_and_reciprocal_rank_by_hand():
@@ -140,6 +148,27 @@ def test_without_position_ids_left_padding_changes_the_vectors(minilm):
     assert (a[0] - right[0]).abs().max() > 1e-3  # the shorter sentence (row 0) was padded on the left
 
 
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+
+
+def test_the_book_search_set_loads_and_every_query_has_an_answer():
+    data = retrieval.load_search_set(DATA / "en_book_passages.tsv", DATA / "en_book_queries.tsv")
+    assert len(data.passages) == data.relevant.shape[1] >= 100
+    assert len(data.queries) == data.relevant.shape[0] >= 50
+    assert data.relevant.any(dim=1).all() and len(set(data.passage_ids)) == len(data.passage_ids)
+    assert set(data.kinds) == {"words", "paraphrase"}
+
+
+def test_load_search_set_names_an_unknown_passage(tmp_path):
+    (tmp_path / "p.tsv").write_text("id\tsection\ttext\na\ts\tsome text\n", encoding="utf-8")
+    (tmp_path / "q.tsv").write_text("query_id\tquery\trelevant\tkind\nq1\twhat\tb\twords\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="names passage 'b'"):
+        retrieval.load_search_set(tmp_path / "p.tsv", tmp_path / "q.tsv")
+    (tmp_path / "q.tsv").write_text("query_id\tquery\tkind\nq1\twhat\twords\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no column 'relevant'"):
+        retrieval.load_search_set(tmp_path / "p.tsv", tmp_path / "q.tsv")
+
+
 X, Y = device.randn((2, 3), 0), device.randn((4, 3), 1)
 BAD_CALLS = [
     ("retrieval.position_ids", lambda: retrieval.position_ids([[True]]), TypeError, "padding_mask must be a tensor"),
@@ -151,6 +180,7 @@ BAD_CALLS = [
     ("retrieval.cosine_scores", lambda: retrieval.cosine_scores(X, Y.long()), ValueError, "passages must have a floating-point dtype"),
     ("retrieval.search", lambda: retrieval.search(X, Y, 5), ValueError, "k must be an int >= 1 and <= 4"),
     ("retrieval.search", lambda: retrieval.search(X, Y, 2.0), TypeError, "k must be an int"),
+    ("retrieval.search", lambda: retrieval.search(X, Y, 2, unit_passages=1), TypeError, "unit_passages must be True or False"),
     ("retrieval.first_relevant_rank", lambda: retrieval.first_relevant_rank(SCORES, RELEVANT[:, :2]), ValueError, "relevant must have shape"),
     ("retrieval.first_relevant_rank", lambda: retrieval.first_relevant_rank(SCORES, torch.zeros_like(RELEVANT)), ValueError, "query 0 has none"),
     ("retrieval.first_relevant_rank", lambda: retrieval.first_relevant_rank(SCORES.tolist(), RELEVANT), TypeError, "scores must be a tensor"),
@@ -169,4 +199,8 @@ BAD_CALLS = [
     ("retrieval.power_law_exponent", lambda: retrieval.power_law_exponent([1, 1], [1, 2]), ValueError, "at least 2 distinct"),
     ("retrieval.power_law_exponent", lambda: retrieval.power_law_exponent([1, 2], [1, -2]), ValueError, "must be positive"),
     ("retrieval.power_law_exponent", lambda: retrieval.power_law_exponent(None, [1, 2]), TypeError, "sizes must be a sequence"),
+    ("retrieval.load_search_set", lambda: retrieval.load_search_set("no/such.tsv", "no/q.tsv"), FileNotFoundError, "passages_path"),
+    ("retrieval.load_search_set", lambda: retrieval.load_search_set(None, "q.tsv"), TypeError, "passages_path"),
+    ("retrieval.SearchSet", lambda: retrieval.SearchSet(("a",), ("t",), ("s",), ("q",), ("x",), ("w",), torch.zeros(1, 2, dtype=torch.bool)), ValueError, "relevant must have shape"),
+    ("retrieval.SearchSet", lambda: retrieval.SearchSet(["a"], ("t",), ("s",), ("q",), ("x",), ("w",), torch.zeros(1, 1, dtype=torch.bool)), TypeError, "passage_ids must be a tuple"),
 ]
