@@ -594,3 +594,70 @@ def soft_label_grad(
 # --- chapter 08 ---
 
 # --- chapter 09 ---
+
+
+def recall_by_hand(answer: object, scores: torch.Tensor, relevant: torch.Tensor, k: int) -> Verdict:
+    """Exercise 09 (Recall@k from the top k): the per-query Recall@k of ``scores``.
+
+    Args:
+        answer: the reader's (Q,) per-query recall.
+        scores: (Q, M) the method's scores.
+        relevant: (Q, M) bool, True where the passage answers the query.
+        k: the cut-off.
+    """
+    from embedlab import retrieval
+
+    expected = retrieval.recall_at_k(scores, relevant, k)  # (Q,)
+    return compare_tensor(
+        answer, expected, f"the per-query Recall@{k}", atol=1e-9, rtol=0,
+        hint="divide by each query's number of relevant passages, not by k",
+    )
+
+
+def _ranks(scores: torch.Tensor) -> torch.Tensor:
+    """(Q, M) rank of every passage under ``scores``, 1 = best, ties broken by position."""
+    order = scores.argsort(dim=1, descending=True, stable=True)  # (Q, M)
+    return order.argsort(dim=1) + 1
+
+
+def fused_mrr(
+    answer: object, scores_a: torch.Tensor, scores_b: torch.Tensor, relevant: torch.Tensor, c: int = 60
+) -> Verdict:
+    """Exercise 09 (fuse the two rankings): the MRR of reciprocal rank fusion of two methods.
+
+    Args:
+        answer: the reader's MRR (a number).
+        scores_a: (Q, M) one method's scores (e.g. BM25).
+        scores_b: (Q, M) the other's (e.g. MiniLM).
+        relevant: (Q, M) bool.
+        c: the constant of the fusion, 1 / (c + rank).
+    """
+    from embedlab import retrieval
+
+    checks.check_tensor("scores_a", scores_a, dim=2, floating=True, shape_text="(Q, M)")
+    checks.check_tensor("scores_b", scores_b, shape=tuple(scores_a.shape), floating=True, shape_text="(Q, M)")
+    checks.check_int("c", c, at_least=0)
+    a, b = scores_a.detach().cpu(), scores_b.detach().cpu()
+    fused = 1.0 / (c + _ranks(a)).double() + 1.0 / (c + _ranks(b)).double()  # (Q, M)
+    expected = float(retrieval.reciprocal_rank(fused, relevant.cpu()).mean())
+    return compare_number(
+        answer, expected, "the MRR of the fused ranking", atol=1e-6, rtol=0,
+        hint=f"score every passage 1/({c} + rank) under each method, rank 1 = best, and add the two",
+    )
+
+
+def scaling_exponent(answer: object, sizes: object, seconds: object) -> Verdict:
+    """Exercise 09 (how long at ten million?): the exponent b of seconds ~ sizes^b.
+
+    Args:
+        answer: the reader's exponent (a number).
+        sizes: the collection sizes measured.
+        seconds: the time at each size.
+    """
+    from embedlab import retrieval
+
+    expected = retrieval.power_law_exponent(sizes, seconds)
+    return compare_number(
+        answer, expected, "the exponent of time against size", atol=1e-6, rtol=0,
+        hint="fit a straight line to log(time) against log(size) over all sizes",
+    )

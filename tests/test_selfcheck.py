@@ -377,3 +377,67 @@ BAD_CALLS += [
 # --- chapter 08 ---
 
 # --- chapter 09 ---
+
+SCORES_09 = torch.tensor([[0.9, 0.1, 0.5, 0.3, 0.2], [0.2, 0.8, 0.7, 0.1, 0.0], [0.1, 0.2, 0.3, 0.4, 0.5]])
+OTHER_09 = torch.tensor([[0.1, 0.2, 0.9, 0.3, 0.0], [0.9, 0.1, 0.7, 0.2, 0.3], [0.5, 0.4, 0.3, 0.2, 0.1]])
+RELEVANT_09 = torch.tensor([
+    [False, False, True, True, False], [False, False, True, False, False], [True, False, False, False, False],
+])
+
+
+def test_recall_by_hand_passes_on_the_solution_and_fails_on_precision(capsys):
+    from embedlab import retrieval
+
+    top = SCORES_09.topk(2, dim=1).indices
+    recall = RELEVANT_09.gather(1, top).sum(dim=1).double() / RELEVANT_09.sum(dim=1).double()
+    assert selfcheck.recall_by_hand(recall, SCORES_09, RELEVANT_09, 2)
+    assert torch.equal(recall, retrieval.recall_at_k(SCORES_09, RELEVANT_09, 2))
+    precision = RELEVANT_09.gather(1, top).sum(dim=1).double() / 2  # divided by k: a plausible slip
+    assert not selfcheck.recall_by_hand(precision, SCORES_09, RELEVANT_09, 2)
+    assert not selfcheck.recall_by_hand(..., SCORES_09, RELEVANT_09, 2)
+    assert "not by k" in capsys.readouterr().out
+
+
+def _fusion(a, b, c=60):
+    from embedlab import retrieval
+
+    def ranks(s):
+        return s.argsort(dim=1, descending=True, stable=True).argsort(dim=1) + 1
+
+    fused = 1 / (c + ranks(a)) + 1 / (c + ranks(b))
+    return retrieval.reciprocal_rank(fused.double(), RELEVANT_09).mean().item()
+
+
+def test_fused_mrr_passes_on_the_solution_and_fails_on_a_sum_of_scores(capsys):
+    from embedlab import retrieval
+
+    assert selfcheck.fused_mrr(_fusion(SCORES_09, OTHER_09), SCORES_09, OTHER_09, RELEVANT_09)
+    summed = retrieval.reciprocal_rank((SCORES_09 + OTHER_09).double(), RELEVANT_09).mean().item()
+    assert not selfcheck.fused_mrr(summed, SCORES_09, OTHER_09, RELEVANT_09)  # scores added, not ranks
+    assert not selfcheck.fused_mrr(_fusion(SCORES_09, OTHER_09, c=0), SCORES_09, OTHER_09, RELEVANT_09)
+    assert not selfcheck.fused_mrr(..., SCORES_09, OTHER_09, RELEVANT_09)
+    assert not selfcheck.fused_mrr("0.5", SCORES_09, OTHER_09, RELEVANT_09)
+    assert "not yet" in capsys.readouterr().out
+
+
+def test_scaling_exponent_passes_on_the_fit_and_fails_on_a_two_point_slope():
+    sizes = [1e3, 4e3, 1.6e4, 6.4e4]
+    seconds = [1e-3, 3e-3, 1.5e-2, 6e-2]
+    from embedlab import retrieval
+
+    assert selfcheck.scaling_exponent(retrieval.power_law_exponent(sizes, seconds), sizes, seconds)
+    two_point = float(np.log(seconds[-1] / seconds[0]) / np.log(sizes[-1] / sizes[0]))
+    assert not selfcheck.scaling_exponent(two_point, sizes, seconds)
+    assert not selfcheck.scaling_exponent(1.0, sizes, seconds)  # "it is linear", without fitting
+    assert not selfcheck.scaling_exponent(..., sizes, seconds)
+
+
+BAD_CALLS += [
+    ("selfcheck.recall_by_hand", lambda: selfcheck.recall_by_hand(..., SCORES_09, RELEVANT_09, 0), ValueError, "k must be an int >= 1"),
+    ("selfcheck.recall_by_hand", lambda: selfcheck.recall_by_hand(..., SCORES_09.tolist(), RELEVANT_09, 1), TypeError, "scores must be a tensor"),
+    ("selfcheck.fused_mrr", lambda: selfcheck.fused_mrr(..., SCORES_09, OTHER_09[:, :2], RELEVANT_09), ValueError, "scores_b must have shape"),
+    ("selfcheck.fused_mrr", lambda: selfcheck.fused_mrr(..., SCORES_09, OTHER_09, RELEVANT_09, c=-1), ValueError, "c must be an int >= 0"),
+    ("selfcheck.fused_mrr", lambda: selfcheck.fused_mrr(..., None, OTHER_09, RELEVANT_09), TypeError, "scores_a must be a tensor"),
+    ("selfcheck.scaling_exponent", lambda: selfcheck.scaling_exponent(..., [1, 1], [1, 2]), ValueError, "at least 2 distinct"),
+    ("selfcheck.scaling_exponent", lambda: selfcheck.scaling_exponent(..., None, [1, 2]), TypeError, "sizes must be a sequence"),
+]
