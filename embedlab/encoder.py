@@ -22,6 +22,10 @@ Freezing and counting parameters: :func:`embedlab.train.freeze`, :func:`embedlab
 :func:`embedlab.train.count_parameters`; the submodules are named ``embedding``, ``blocks`` and
 ``head``, the names ``train.fit``'s ``lr_scale`` takes.
 
+Diagnostics (chapter 07): :func:`sublayer_norms`, how large the residual stream is against what
+each sublayer of a block adds to it; :func:`hidden_stds`, the scale of the hidden states after
+every block of a classifier.
+
 Saving: :func:`save_state` / :func:`load_state` write and read a module's ``state_dict`` with
 safetensors (a flat file of named tensors plus a text header, never pickle);
 :func:`save_classifier` / :func:`load_classifier` also keep the :class:`EncoderConfig` in the header.
@@ -53,6 +57,8 @@ __all__ = [
     "FeedForward",
     "EncoderBlock",
     "EncoderClassifier",
+    "sublayer_norms",
+    "hidden_stds",
     "save_state",
     "load_state",
     "save_classifier",
@@ -308,6 +314,74 @@ class EncoderClassifier(nn.Module):
             )
         checks.check_same_device("padding_mask", padding_mask, "token_ids", token_ids)
         checks.check_rows_not_empty("padding_mask", padding_mask)
+
+
+# --- diagnostics -------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def sublayer_norms(
+    block: EncoderBlock, x: torch.Tensor, padding_mask: torch.Tensor | None = None
+) -> dict[str, float]:
+    """Mean L2 norm, over the real positions, of a block's input and of each sublayer's output.
+
+    For a pre-norm block these are the residual stream ``x`` and the two vectors added to it,
+    ``MHA(LN1(x))`` and ``FFN(LN2(h))``; for a post-norm block, ``x``, ``MHA(x)`` and ``FFN(h)``,
+    the sublayer outputs that go into each LayerNorm. A sublayer much smaller than the stream
+    changes little: the block starts close to the identity.
+
+    Args:
+        block: an :class:`EncoderBlock`.
+        x: (B, T, D) the block's input (for the first block: embeddings plus positions).
+        padding_mask: (B, T) bool, True at padding (None: every position is real).
+
+    Returns:
+        ``{"input": ..., "attention": ..., "feed_forward": ...}``, floats.
+    """
+    checks.check_type("block", block, EncoderBlock, "an encoder.EncoderBlock")
+    checks.check_tensor("x", x, dtype=block.norm1.weight.dtype, shape=(None, None, block.attention.emb_dim),
+                        shape_text="(B, T, D)")
+    if padding_mask is None:
+        padding_mask = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)  # (B, T)
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(x.shape[:2]))
+    checks.check_same_device("padding_mask", padding_mask, "x", x)
+    real = ~padding_mask  # (B, T)
+    if block.norm_first:
+        attended, _ = block.attention(block.norm1(x), padding_mask=padding_mask)  # (B, T, D)
+        h = x + attended  # (B, T, D)
+        added = block.feed_forward(block.norm2(h))  # (B, T, D)
+    else:
+        attended, _ = block.attention(x, padding_mask=padding_mask)  # (B, T, D)
+        h = block.norm1(x + attended)  # (B, T, D)
+        added = block.feed_forward(h)  # (B, T, D)
+    parts = {"input": x, "attention": attended, "feed_forward": added}
+    return {name: t[real].norm(dim=-1).mean().item() for name, t in parts.items()}  # (R, D) -> scalar
+
+
+@torch.no_grad()
+def hidden_stds(model: EncoderClassifier, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> list[float]:
+    """Standard deviation of the hidden states at the real positions, before and after every block.
+
+    Entry 0 is the blocks' input (embeddings plus positions), entry l the output of block l
+    (1-based), before the final LayerNorm: L + 1 floats for L blocks. Every entry of every real
+    position's vector counts as one sample (``correction=0``).
+
+    Args:
+        model: an :class:`EncoderClassifier`.
+        token_ids: (B, T) int64 ids in [0, V).
+        padding_mask: (B, T) bool, True at padding; every row needs at least one real token.
+    """
+    checks.check_type("model", model, EncoderClassifier, "an encoder.EncoderClassifier")
+    checks.check_token_ids("token_ids", token_ids, model.config.vocab_size)
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(token_ids.shape))
+    model._check_sizes(token_ids, padding_mask)
+    real = ~padding_mask  # (B, T)
+    x = model.positions(model.embedding(token_ids))  # (B, T) -> (B, T, D)
+    stds = [x[real].std(correction=0).item()]
+    for block in model.blocks:
+        x, _ = block(x, padding_mask)  # (B, T, D)
+        stds.append(x[real].std(correction=0).item())
+    return stds
 
 
 # --- saving and loading with safetensors --------------------------------------------------------
