@@ -185,6 +185,22 @@ def run_one(d: dict, start: str, model_name: str, seed: int, collate, dev: torch
     }
 
 
+def runner(d: dict, start: str, model_name: str, collate, dev: torch.device):
+    """A callable that trains the pair's next seed on each call (None once its seeds are done)."""
+    seeds = iter(range(seeds_of(start, model_name)))
+
+    def run() -> dict | None:
+        seed = next(seeds, None)
+        if seed is None:
+            return None
+        r = run_one(d, start, model_name, seed, collate, dev)
+        print(f"[{NAME}] seed {seed} {start:12} {model_name:17}: best epoch {r['best_epoch']:2d} of "
+              f"{r['epochs_run']:2d}, test {r['test_accuracy']:.1%}, {r['cpu_seconds']:.0f} s CPU", flush=True)
+        return r
+
+    return run
+
+
 def deep_stds(d: dict, collate, dev: torch.device) -> dict:
     """Std of the hidden states after each of 6 blocks, pre-norm and post-norm, at init and after 1 epoch."""
     s = SETTINGS
@@ -273,16 +289,13 @@ def main() -> None:
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     d = data()
     collate = train.PadCollate(max_len=SETTINGS["max_len"])
-    runs = []
-    for seed in range(HEADLINE_SEEDS):  # seed by seed: a stopped run still holds whole rounds
-        for start in STARTS:
-            for model_name in MODELS:
-                if seed < seeds_of(start, model_name):
-                    runs.append(run_one(d, start, model_name, seed, collate, dev))
-                    r = runs[-1]
-                    print(f"[{NAME}] seed {seed} {start:12} {model_name:17}: best epoch {r['best_epoch']:2d} of "
-                          f"{r['epochs_run']:2d}, test {r['test_accuracy']:.1%}, {r['cpu_seconds']:.0f} s CPU",
-                          flush=True)
+    # Round robin over the (start, model) pairs, one seed per round: round k trains seed k of every
+    # pair that has that many seeds. Every run is seeded on its own, so the order changes nothing
+    # but which runs exist when a long benchmark is stopped.
+    calls = {f"{start}/{model_name}": runner(d, start, model_name, collate, dev)
+             for start in STARTS for model_name in MODELS if seeds_of(start, model_name)}
+    by_pair = harness.round_robin(calls, HEADLINE_SEEDS)
+    runs = [by_pair[key][seed] for seed in range(HEADLINE_SEEDS) for key in calls if by_pair[key][seed]]
     deep = deep_stds(d, collate, dev)
     reference = tfidf(d)
     table, comparisons = summarise(runs)
