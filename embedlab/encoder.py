@@ -12,13 +12,19 @@ The pieces, each a thin module around the package's earlier ones:
   computes (``tests/test_encoder.py`` copies weights across and checks).
 * :class:`EncoderClassifier`: token embeddings + sinusoidal positions, a stack of blocks, masked
   mean pooling over the real tokens (:func:`embedlab.pooling.mean_pool`), a linear head.
-  Configured by :class:`EncoderConfig`.
+  Configured by :class:`EncoderConfig`. Every random parameter is drawn from
+  ``cpu_generator(config.seed)``, never from the global generator, so a model built from one
+  config has the same numbers on every device (the model is built on the CPU, then moved).
 
 Nothing here uses dropout, so a forward pass is a deterministic function of weights and input.
 
 Freezing and counting parameters: :func:`embedlab.train.freeze`, :func:`embedlab.train.unfreeze`,
 :func:`embedlab.train.count_parameters`; the submodules are named ``embedding``, ``blocks`` and
 ``head``, the names ``train.fit``'s ``lr_scale`` takes.
+
+Diagnostics (chapter 07): :func:`sublayer_norms`, how large the residual stream is against what
+each sublayer of a block adds to it; :func:`hidden_stds`, the scale of the hidden states after
+every block of a classifier.
 
 Saving: :func:`save_state` / :func:`load_state` write and read a module's ``state_dict`` with
 safetensors (a flat file of named tensors plus a text header, never pickle);
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +48,7 @@ from torch import nn
 
 from embedlab import checks
 from embedlab.attention import MultiHeadAttention, SinusoidalPositionalEncoding
-from embedlab.device import perturb_
+from embedlab.device import cpu_generator, perturb_
 from embedlab.pooling import mean_pool
 from embedlab.text import PAD_ID
 
@@ -50,6 +57,8 @@ __all__ = [
     "FeedForward",
     "EncoderBlock",
     "EncoderClassifier",
+    "sublayer_norms",
+    "hidden_stds",
     "save_state",
     "load_state",
     "save_classifier",
@@ -70,6 +79,8 @@ class EncoderConfig:
     max_len: int = 512  # longest sequence the positional table covers
     norm_first: bool = True  # pre-norm (LayerNorm before each sublayer) instead of post-norm
     layer_norm_eps: float = 1e-5  # epsilon added to the variance inside every LayerNorm
+    init_std: float = 0.1  # std of the random embedding rows N(0, init_std^2) (unused with a pretrained matrix)
+    seed: int = 0  # seed of the CPU generator that draws every random parameter
 
     def __post_init__(self):
         minimum = {"vocab_size": 2, "emb_dim": 2, "num_heads": 1, "ffn_dim": 1, "num_layers": 0,
@@ -84,6 +95,25 @@ class EncoderConfig:
             raise ValueError(f"emb_dim={self.emb_dim} must be divisible by num_heads={self.num_heads}")
         checks.check_bool("norm_first", self.norm_first)
         checks.check_float("layer_norm_eps", self.layer_norm_eps, above=0)
+        checks.check_float("init_std", self.init_std, above=0)
+        checks.check_seed("seed", self.seed)
+
+
+def _redraw_linear(linear: nn.Linear, generator: torch.Generator) -> None:
+    """New parameters for ``linear``, drawn from ``generator`` as ``nn.Linear.reset_parameters`` draws them.
+
+    The weight ``kaiming_uniform_(a=sqrt(5))``, then the bias U(-1/sqrt(in), 1/sqrt(in)): the draws of
+    :func:`embedlab.pooling.seeded_linear`. Fresh ``nn.Parameter`` objects replace the old ones, so
+    ``perturb_`` (noise mode) treats them as never perturbed.
+    """
+    weight = torch.empty_like(linear.weight, device="cpu")  # (out, in)
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    linear.weight = nn.Parameter(weight)
+    if linear.bias is not None:
+        bound = 1.0 / math.sqrt(linear.in_features)
+        bias = torch.empty_like(linear.bias, device="cpu")  # (out,)
+        nn.init.uniform_(bias, -bound, bound, generator=generator)
+        linear.bias = nn.Parameter(bias)
 
 
 class FeedForward(nn.Module):
@@ -138,6 +168,7 @@ class EncoderBlock(nn.Module):
         ffn_dim: int,
         norm_first: bool = True,
         layer_norm_eps: float = 1e-5,
+        generator: torch.Generator | None = None,
     ):
         """Build attention, feed-forward and two LayerNorms.
 
@@ -147,15 +178,23 @@ class EncoderBlock(nn.Module):
             ffn_dim: F, hidden width of the feed-forward layer.
             norm_first: pre-norm (True) or post-norm (False).
             layer_norm_eps: epsilon of both LayerNorms.
+            generator: a CPU generator that draws the six linear layers, in the order q, k, v, out,
+                feed-forward 1, feed-forward 2 (PyTorch's default init); None: the global generator.
         """
         super().__init__()
         checks.check_bool("norm_first", norm_first)
         checks.check_float("layer_norm_eps", layer_norm_eps, above=0)
+        if generator is not None:
+            checks.check_type("generator", generator, torch.Generator, "a torch.Generator or None")
         self.norm_first = norm_first
         self.attention = MultiHeadAttention(emb_dim, num_heads)
         self.norm1 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
         self.feed_forward = FeedForward(emb_dim, ffn_dim)
         self.norm2 = nn.LayerNorm(emb_dim, eps=layer_norm_eps)
+        if generator is not None:
+            a, f = self.attention, self.feed_forward
+            for linear in (a.q_proj, a.k_proj, a.v_proj, a.out_proj, f.linear1, f.linear2):
+                _redraw_linear(linear, generator)
         perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def forward(
@@ -187,20 +226,39 @@ class EncoderBlock(nn.Module):
 class EncoderClassifier(nn.Module):
     """Token embeddings + sinusoidal positions -> encoder blocks -> masked mean pooling -> linear head."""
 
-    def __init__(self, config: EncoderConfig):
-        """Build the model; parameters are initialised from PyTorch's global generator.
+    def __init__(self, config: EncoderConfig, pretrained: torch.Tensor | None = None):
+        """Build the model on the CPU; every random parameter comes from ``cpu_generator(config.seed)``.
+
+        The draws, in order: the embedding rows N(0, init_std^2) (skipped with ``pretrained``), the
+        padding row set to zero; each block's six linear layers (see :class:`EncoderBlock`); the
+        head (PyTorch's default ``nn.Linear`` init, as :func:`embedlab.pooling.seeded_linear`).
+        LayerNorms start at scale 1 and shift 0. The global generator is never read for a value
+        the model keeps.
 
         Args:
-            config: the sizes; see :class:`EncoderConfig`.
+            config: the sizes and the seed; see :class:`EncoderConfig`.
+            pretrained: (V, D) starting embedding matrix, copied (row PAD_ID is set to zero); None
+                draws it at random.
         """
         super().__init__()
         checks.check_type("config", config, EncoderConfig, "an encoder.EncoderConfig")
         self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.emb_dim, padding_idx=PAD_ID)
+        generator = cpu_generator(config.seed)
+        shape = (config.vocab_size, config.emb_dim)
+        if pretrained is None:
+            weight = torch.randn(shape, generator=generator) * config.init_std  # (V, D)
+        else:
+            checks.check_tensor("pretrained", pretrained, shape=shape, floating=True,
+                                shape_text="(vocab_size, emb_dim)")
+            checks.check_finite("pretrained", pretrained)
+            weight = pretrained.detach().to("cpu", torch.float32).clone()  # (V, D), not shared
+        weight[PAD_ID] = 0.0
+        self.embedding = nn.Embedding.from_pretrained(weight, freeze=False, padding_idx=PAD_ID)
         self.positions = SinusoidalPositionalEncoding(config.emb_dim, config.max_len)
         self.blocks = nn.ModuleList(
             EncoderBlock(
-                config.emb_dim, config.num_heads, config.ffn_dim, config.norm_first, config.layer_norm_eps
+                config.emb_dim, config.num_heads, config.ffn_dim, config.norm_first, config.layer_norm_eps,
+                generator=generator,
             )
             for _ in range(config.num_layers)
         )
@@ -211,6 +269,7 @@ class EncoderClassifier(nn.Module):
         else:
             self.final_norm = nn.Identity()
         self.head = nn.Linear(config.emb_dim, config.num_classes)
+        _redraw_linear(self.head, generator)
         perturb_(self)  # EMBEDLAB_PERTURB=noise only (tools/fragility.py); else nothing
 
     def encode(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
@@ -255,6 +314,74 @@ class EncoderClassifier(nn.Module):
             )
         checks.check_same_device("padding_mask", padding_mask, "token_ids", token_ids)
         checks.check_rows_not_empty("padding_mask", padding_mask)
+
+
+# --- diagnostics -------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def sublayer_norms(
+    block: EncoderBlock, x: torch.Tensor, padding_mask: torch.Tensor | None = None
+) -> dict[str, float]:
+    """Mean L2 norm, over the real positions, of a block's input and of each sublayer's output.
+
+    For a pre-norm block these are the residual stream ``x`` and the two vectors added to it,
+    ``MHA(LN1(x))`` and ``FFN(LN2(h))``; for a post-norm block, ``x``, ``MHA(x)`` and ``FFN(h)``,
+    the sublayer outputs that go into each LayerNorm. A sublayer much smaller than the stream
+    changes little: the block starts close to the identity.
+
+    Args:
+        block: an :class:`EncoderBlock`.
+        x: (B, T, D) the block's input (for the first block: embeddings plus positions).
+        padding_mask: (B, T) bool, True at padding (None: every position is real).
+
+    Returns:
+        ``{"input": ..., "attention": ..., "feed_forward": ...}``, floats.
+    """
+    checks.check_type("block", block, EncoderBlock, "an encoder.EncoderBlock")
+    checks.check_tensor("x", x, dtype=block.norm1.weight.dtype, shape=(None, None, block.attention.emb_dim),
+                        shape_text="(B, T, D)")
+    if padding_mask is None:
+        padding_mask = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)  # (B, T)
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(x.shape[:2]))
+    checks.check_same_device("padding_mask", padding_mask, "x", x)
+    real = ~padding_mask  # (B, T)
+    if block.norm_first:
+        attended, _ = block.attention(block.norm1(x), padding_mask=padding_mask)  # (B, T, D)
+        h = x + attended  # (B, T, D)
+        added = block.feed_forward(block.norm2(h))  # (B, T, D)
+    else:
+        attended, _ = block.attention(x, padding_mask=padding_mask)  # (B, T, D)
+        h = block.norm1(x + attended)  # (B, T, D)
+        added = block.feed_forward(h)  # (B, T, D)
+    parts = {"input": x, "attention": attended, "feed_forward": added}
+    return {name: t[real].norm(dim=-1).mean().item() for name, t in parts.items()}  # (R, D) -> scalar
+
+
+@torch.no_grad()
+def hidden_stds(model: EncoderClassifier, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> list[float]:
+    """Standard deviation of the hidden states at the real positions, before and after every block.
+
+    Entry 0 is the blocks' input (embeddings plus positions), entry l the output of block l
+    (1-based), before the final LayerNorm: L + 1 floats for L blocks. Every entry of every real
+    position's vector counts as one sample (``correction=0``).
+
+    Args:
+        model: an :class:`EncoderClassifier`.
+        token_ids: (B, T) int64 ids in [0, V).
+        padding_mask: (B, T) bool, True at padding; every row needs at least one real token.
+    """
+    checks.check_type("model", model, EncoderClassifier, "an encoder.EncoderClassifier")
+    checks.check_token_ids("token_ids", token_ids, model.config.vocab_size)
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(token_ids.shape))
+    model._check_sizes(token_ids, padding_mask)
+    real = ~padding_mask  # (B, T)
+    x = model.positions(model.embedding(token_ids))  # (B, T) -> (B, T, D)
+    stds = [x[real].std(correction=0).item()]
+    for block in model.blocks:
+        x, _ = block(x, padding_mask)  # (B, T, D)
+        stds.append(x[real].std(correction=0).item())
+    return stds
 
 
 # --- saving and loading with safetensors --------------------------------------------------------

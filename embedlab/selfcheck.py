@@ -721,6 +721,91 @@ def ngram_feature_count(answer: object, words: list[str], chars: list[str]) -> V
 
 # --- chapter 07 ---
 
+
+def encoder_parameters(
+    answer: object,
+    *,
+    vocab_size: int,
+    emb_dim: int,
+    num_heads: int,
+    ffn_dim: int,
+    num_layers: int,
+    num_classes: int = 2,
+    norm_first: bool = True,
+) -> Verdict:
+    """Check a count of the parameters of an :class:`embedlab.encoder.EncoderClassifier` of these sizes.
+
+    Args:
+        answer: the reader's count.
+        vocab_size, emb_dim, num_heads, ffn_dim, num_layers, num_classes, norm_first: the sizes, as in
+            :class:`embedlab.encoder.EncoderConfig`.
+    """
+    from embedlab import encoder, train
+
+    config = encoder.EncoderConfig(
+        vocab_size=vocab_size, emb_dim=emb_dim, num_heads=num_heads, ffn_dim=ffn_dim, num_layers=num_layers,
+        num_classes=num_classes, norm_first=norm_first, max_len=1,
+    )
+    expected = train.count_parameters(encoder.EncoderClassifier(config))
+    what = "the number of parameters of the encoder classifier"
+    hint = ""
+    if isinstance(answer, numbers.Real) and not isinstance(answer, bool):
+        if norm_first and answer == expected - 2 * emb_dim:
+            hint = "a pre-norm stack has one more LayerNorm, after its last block"
+        elif answer < expected:
+            hint = "count the biases and the two LayerNorms of every block (a scale and a shift each)"
+    return compare_number(answer, float(expected), what, atol=0.5, rtol=0.0, hint=hint)
+
+
+def block_stds(answer: object, config: object, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> Verdict:
+    """Check the std of the hidden states before and after every block of ``EncoderClassifier(config)``.
+
+    The expected values are :func:`embedlab.encoder.hidden_stds` of the model that ``config`` builds
+    (its seed fixes every parameter): L + 1 numbers, over the real positions only.
+
+    Args:
+        answer: the reader's L + 1 numbers (a list or a tensor).
+        config: an :class:`embedlab.encoder.EncoderConfig`.
+        token_ids: (B, T) int64 ids.
+        padding_mask: (B, T) bool, True at padding.
+    """
+    from embedlab import encoder
+
+    checks.check_type("config", config, encoder.EncoderConfig, "an encoder.EncoderConfig")
+    expected = torch.tensor(encoder.hidden_stds(encoder.EncoderClassifier(config), token_ids, padding_mask))
+    if isinstance(answer, (list, tuple)) and all(
+        isinstance(x, numbers.Real) and not isinstance(x, bool) for x in answer
+    ):
+        answer = torch.tensor([float(x) for x in answer], dtype=torch.float64)
+    return compare_tensor(
+        answer, expected, "the std of the hidden states, before and after each block", atol=1e-4, rtol=1e-3,
+        hint="count the real positions only (padding_mask is True at padding), every entry of their vectors",
+    )
+
+
+def paired_standard_error(answer: object, a_correct: torch.Tensor, b_correct: torch.Tensor) -> Verdict:
+    """Check the standard error of the accuracy difference of two models, paired over test items.
+
+    ``a_correct`` and ``b_correct`` hold 0/1 per seed and test item; each model's correctness is
+    averaged over its seeds, the difference is taken per item, and the standard error of its mean
+    is ``std(d) / sqrt(N)``.
+
+    Args:
+        answer: the reader's standard error (a number).
+        a_correct: (S, N) 0/1 floats, model a.
+        b_correct: (S', N) 0/1 floats, model b.
+    """
+    checks.check_tensor("a_correct", a_correct, dim=2, floating=True, shape_text="(S, N)")
+    checks.check_tensor("b_correct", b_correct, dim=2, floating=True, shape=(None, a_correct.shape[1]),
+                        shape_text="(S', N), N as in a_correct")
+    diff = a_correct.double().mean(dim=0) - b_correct.double().mean(dim=0)  # (N,)
+    expected = (diff.std(correction=1) / math.sqrt(diff.numel())).item()
+    hint = ""
+    if isinstance(answer, numbers.Real) and not isinstance(answer, bool) and answer > expected * 1.05:
+        hint = "pair the items: take the difference item by item first, then its standard error"
+    return compare_number(answer, expected, "the paired standard error of the difference", atol=0.0,
+                          rtol=1e-2, hint=hint)
+
 # --- chapter 08 ---
 
 # --- chapter 09 ---

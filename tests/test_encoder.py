@@ -39,10 +39,9 @@ def padding_mask_of(lengths: list[int], num_tokens: int) -> torch.Tensor:
     return positions[None, :] >= torch.tensor(lengths)[:, None]  # (B, T)
 
 
-def build(seed: int = 0, **sizes) -> EncoderClassifier:
-    torch.manual_seed(seed)
-    defaults = dict(vocab_size=50, emb_dim=16, num_heads=4, ffn_dim=24, num_layers=2, max_len=32)
-    return EncoderClassifier(EncoderConfig(**{**defaults, **sizes}))
+def build(seed: int = 0, pretrained: torch.Tensor | None = None, **sizes) -> EncoderClassifier:
+    defaults = dict(vocab_size=50, emb_dim=16, num_heads=4, ffn_dim=24, num_layers=2, max_len=32, seed=seed)
+    return EncoderClassifier(EncoderConfig(**{**defaults, **sizes}), pretrained=pretrained)
 
 
 def random_ids(batch: int, tokens: int, vocab_size: int = 50, seed: int = 0) -> torch.Tensor:
@@ -255,6 +254,149 @@ def test_classifier_padding_row_gets_no_gradient():
     assert torch.any(model.embedding.weight.grad[5] != 0)
 
 
+# --- seeded initialisation (CPU generator, never the global one) ----------------------------------
+
+
+def test_classifier_parameters_come_from_the_config_seed_not_the_global_generator():
+    config = EncoderConfig(vocab_size=50, emb_dim=16, num_heads=4, ffn_dim=24, num_layers=2, max_len=32, seed=7)
+    torch.manual_seed(1)
+    a = EncoderClassifier(config)
+    torch.manual_seed(2)
+    b = EncoderClassifier(config)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), name
+    other = EncoderClassifier(dataclasses_replace(config, seed=8))
+    assert not torch.equal(a.blocks[0].attention.q_proj.weight, other.blocks[0].attention.q_proj.weight)
+    assert not torch.equal(a.embedding.weight, other.embedding.weight)
+
+
+def dataclasses_replace(config, **changes):
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
+
+
+def test_classifier_draws_in_the_documented_order_with_pytorchs_default_init():
+    import math
+
+    config = EncoderConfig(vocab_size=30, emb_dim=8, num_heads=2, ffn_dim=12, num_layers=2, max_len=16,
+                           init_std=0.3, seed=5)
+    model = EncoderClassifier(config)
+    generator = torch.Generator().manual_seed(5)
+    embedding = torch.randn(30, 8, generator=generator) * 0.3
+    embedding[PAD_ID] = 0.0
+    assert torch.equal(model.embedding.weight, embedding)
+    linears = []
+    for block in model.blocks:
+        a, f = block.attention, block.feed_forward
+        linears += [a.q_proj, a.k_proj, a.v_proj, a.out_proj, f.linear1, f.linear2]
+    for linear in linears + [model.head]:
+        weight = torch.empty_like(linear.weight)
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+        bound = 1 / math.sqrt(linear.in_features)
+        bias = torch.empty_like(linear.bias).uniform_(-bound, bound, generator=generator)
+        assert torch.equal(linear.weight, weight) and torch.equal(linear.bias, bias)
+    for block in model.blocks:
+        assert torch.equal(block.norm1.weight, torch.ones(8)) and torch.equal(block.norm2.bias, torch.zeros(8))
+
+
+def test_classifier_head_equals_pooling_seeded_linear_draws():
+    from embedlab import device, pooling
+
+    config = EncoderConfig(vocab_size=20, emb_dim=8, num_heads=2, ffn_dim=8, num_layers=0, max_len=8, seed=3)
+    model = EncoderClassifier(config, pretrained=torch.ones(20, 8))
+    head = pooling.seeded_linear(8, 2, device.cpu_generator(3))  # no random embedding drawn first
+    assert torch.equal(model.head.weight, head.weight) and torch.equal(model.head.bias, head.bias)
+
+
+def test_classifier_pretrained_matrix_is_copied_with_a_zero_padding_row():
+    matrix = randn(50, 16, seed=4)
+    model = build(pretrained=matrix)
+    assert torch.equal(model.embedding.weight[1:], matrix[1:])
+    assert torch.all(model.embedding.weight[PAD_ID] == 0)
+    assert matrix[PAD_ID].abs().sum() > 0  # the caller's tensor is not changed
+    model.embedding.weight.data.add_(1.0)
+    assert not torch.equal(model.embedding.weight[1:], matrix[1:])  # and not shared
+
+
+def test_classifier_random_rows_have_the_configured_std():
+    model = build(vocab_size=2000, emb_dim=64, num_heads=4, init_std=0.1)
+    assert abs(model.embedding.weight[1:].std().item() - 0.1) < 0.002
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_classifier_has_the_same_numbers_on_cuda():
+    cpu = build(seed=2)
+    cuda = build(seed=2).to("cuda")
+    for p, q in zip(cpu.state_dict().values(), cuda.state_dict().values()):
+        assert torch.equal(p, q.cpu())
+
+
+def test_block_with_a_generator_is_reproducible_and_leaves_norms_at_one():
+    a = EncoderBlock(8, 2, 16, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(123)
+    b = EncoderBlock(8, 2, 16, generator=torch.Generator().manual_seed(0))
+    for p, q in zip(a.state_dict().values(), b.state_dict().values()):
+        assert torch.equal(p, q)
+
+
+# --- diagnostics ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_sublayer_norms_are_the_norms_of_what_each_sublayer_computes(norm_first):
+    block = EncoderBlock(8, 2, 16, norm_first=norm_first, generator=torch.Generator().manual_seed(0))
+    x = randn(3, 5, 8) * 4
+    mask = padding_mask_of([5, 3, 1], 5)
+    got = encoder.sublayer_norms(block, x, mask)
+    real = ~mask
+    if norm_first:
+        attended, _ = block.attention(block.norm1(x), padding_mask=mask)
+        added = block.feed_forward(block.norm2(x + attended))
+    else:
+        attended, _ = block.attention(x, padding_mask=mask)
+        added = block.feed_forward(block.norm1(x + attended))
+    expected = {"input": x, "attention": attended, "feed_forward": added}
+    for name, t in expected.items():
+        assert got[name] == pytest.approx(t[real].norm(dim=-1).mean().item(), rel=1e-6)
+
+
+def test_sublayer_norms_ignore_padding_and_default_to_no_padding():
+    block = EncoderBlock(8, 2, 16, generator=torch.Generator().manual_seed(0))
+    x = randn(1, 4, 8)
+    garbage = torch.cat([x, randn(1, 3, 8, seed=5) * 100], dim=1)
+    alone = encoder.sublayer_norms(block, x)
+    padded = encoder.sublayer_norms(block, garbage, padding_mask_of([4], 7))
+    assert alone == pytest.approx(padded, rel=1e-5)
+
+
+def test_sublayer_norms_of_a_silent_block_are_zero():
+    block = EncoderBlock(8, 2, 16)
+    with torch.no_grad():
+        for linear in (block.attention.out_proj, block.feed_forward.linear2):
+            linear.weight.zero_()
+            linear.bias.zero_()
+    got = encoder.sublayer_norms(block, randn(2, 3, 8))
+    assert got["attention"] == 0 and got["feed_forward"] == 0 and got["input"] > 0
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_hidden_stds_follow_the_blocks(norm_first):
+    model = build(num_layers=3, norm_first=norm_first)
+    ids = random_ids(2, 6)
+    mask = padding_mask_of([6, 2], 6)
+    stds = encoder.hidden_stds(model, ids, mask)
+    assert len(stds) == 4
+    x = model.positions(model.embedding(ids))
+    expected = [x[~mask].std(correction=0).item()]
+    for block in model.blocks:
+        x, _ = block(x, mask)
+        expected.append(x[~mask].std(correction=0).item())
+    assert stds == pytest.approx(expected, rel=1e-6)
+    if not norm_first:  # post-norm: every block ends in a LayerNorm (scale 1, shift 0 at init)
+        assert stds[1:] == pytest.approx([1.0] * 3, abs=1e-3)
+
+
 # --- freezing -----------------------------------------------------------------------------------
 
 
@@ -437,5 +579,19 @@ BAD_CALLS = [
     ("encoder.load_classifier", lambda: load_classifier(CORRUPT), ValueError, "corrupt.safetensors: expected a safetensors file written by encoder.save_classifier"),
     ("encoder.load_classifier", lambda: load_classifier(BAD_CONFIG), ValueError, "bad-config.safetensors: expected an EncoderConfig as JSON"),
     ("encoder.load_classifier", lambda: load_classifier(SAVED, device=0), TypeError, "device must be a torch.device or its name"),
+    ("encoder.EncoderConfig", _config(init_std=0.0), ValueError, "init_std must be a number > 0"),
+    ("encoder.EncoderConfig", _config(init_std="0.1"), TypeError, "init_std must be a number"),
+    ("encoder.EncoderConfig", _config(seed=-1), ValueError, "seed must be an int >= 0"),
+    ("encoder.EncoderConfig", _config(seed=1.5), TypeError, "seed must be an int"),
+    ("encoder.EncoderBlock", lambda: EncoderBlock(8, 2, 16, generator=0), TypeError, "generator must be a torch.Generator"),
+    ("encoder.EncoderClassifier", lambda: EncoderClassifier(EncoderConfig(vocab_size=10), pretrained=torch.ones(9, 128)), ValueError, "pretrained must have shape (vocab_size, emb_dim)"),
+    ("encoder.EncoderClassifier", lambda: EncoderClassifier(EncoderConfig(vocab_size=10), pretrained=[[0.0]]), TypeError, "pretrained must be a tensor"),
+    ("encoder.EncoderClassifier", lambda: EncoderClassifier(EncoderConfig(vocab_size=10), pretrained=torch.full((10, 128), float("nan"))), ValueError, "pretrained must"),
+    ("encoder.sublayer_norms", lambda: encoder.sublayer_norms(nn.Linear(8, 8), randn(1, 2, 8)), TypeError, "block must be an encoder.EncoderBlock"),
+    ("encoder.sublayer_norms", lambda: encoder.sublayer_norms(BLOCK, randn(1, 2, 4)), ValueError, "x must have shape (B, T, D)"),
+    ("encoder.sublayer_norms", lambda: encoder.sublayer_norms(BLOCK, randn(1, 2, 8), torch.zeros(1, 3, dtype=torch.bool)), ValueError, "padding_mask must have shape (B, T)"),
+    ("encoder.hidden_stds", lambda: encoder.hidden_stds(BLOCK, IDS, MASK), TypeError, "model must be an encoder.EncoderClassifier"),
+    ("encoder.hidden_stds", lambda: encoder.hidden_stds(MODEL, IDS + 50, MASK), ValueError, "token_ids must hold ids in [0, 49]"),
+    ("encoder.hidden_stds", lambda: encoder.hidden_stds(MODEL, IDS, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
 ]
 

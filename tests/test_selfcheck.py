@@ -463,6 +463,85 @@ BAD_CALLS += [
 
 # --- chapter 07 ---
 
+from embedlab import encoder as _encoder  # noqa: E402
+from embedlab import train as _train  # noqa: E402
+
+_SIZES_07 = dict(vocab_size=300, emb_dim=32, num_heads=4, ffn_dim=64, num_layers=2)
+
+
+def _formula_07(v, d, f, layers, c=2, norm_first=True):
+    block = 4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
+    return v * d + layers * block + (2 * d if norm_first else 0) + d * c + c
+
+
+def test_encoder_parameters_passes_the_formula_and_fails_without_the_final_norm(capsys):
+    right = _formula_07(300, 32, 64, 2)
+    assert selfcheck.encoder_parameters(right, **_SIZES_07)
+    assert not selfcheck.encoder_parameters(..., **_SIZES_07)
+    capsys.readouterr()
+    assert not selfcheck.encoder_parameters(right - 2 * 32, **_SIZES_07)
+    out = capsys.readouterr().out
+    assert "one more LayerNorm" in out and str(right) not in out
+    assert not selfcheck.encoder_parameters(right - 2 * 32 * 2, **_SIZES_07)  # forgot the LayerNorms
+    assert selfcheck.encoder_parameters(_formula_07(300, 32, 64, 2, norm_first=False), **_SIZES_07, norm_first=False)
+    assert not selfcheck.encoder_parameters("many", **_SIZES_07)
+
+
+_CONFIG_07 = _encoder.EncoderConfig(vocab_size=40, emb_dim=16, num_heads=2, ffn_dim=32, num_layers=3, max_len=8,
+                                    norm_first=False, seed=1)
+_IDS_07 = torch.randint(2, 40, (3, 8), generator=torch.Generator().manual_seed(0))
+_MASK_07 = torch.arange(8)[None, :] >= torch.tensor([8, 5, 2])[:, None]
+
+
+def _stds_by_hand_07(real_only=True):
+    model = _encoder.EncoderClassifier(_CONFIG_07)
+    keep = ~_MASK_07 if real_only else torch.ones_like(_MASK_07)
+    with torch.no_grad():
+        h = model.positions(model.embedding(_IDS_07))
+        stds = [h[keep].std(correction=0).item()]
+        for block in model.blocks:
+            h, _ = block(h, _MASK_07)
+            stds.append(h[keep].std(correction=0).item())
+    return stds
+
+
+def test_block_stds_passes_the_loop_and_fails_with_padding_counted(capsys):
+    assert selfcheck.block_stds(_stds_by_hand_07(), _CONFIG_07, _IDS_07, _MASK_07)
+    assert selfcheck.block_stds(torch.tensor(_stds_by_hand_07()), _CONFIG_07, _IDS_07, _MASK_07)
+    assert not selfcheck.block_stds(..., _CONFIG_07, _IDS_07, _MASK_07)
+    capsys.readouterr()
+    assert not selfcheck.block_stds(_stds_by_hand_07(real_only=False), _CONFIG_07, _IDS_07, _MASK_07)
+    assert "real positions only" in capsys.readouterr().out
+    assert not selfcheck.block_stds(_stds_by_hand_07()[1:], _CONFIG_07, _IDS_07, _MASK_07)  # the input left out
+    assert not selfcheck.block_stds([1.0, "a"], _CONFIG_07, _IDS_07, _MASK_07)
+
+
+_A_07 = (torch.rand(3, 500, generator=torch.Generator().manual_seed(0)) < 0.8).double()
+_B_07 = ((_A_07[:2] + (torch.rand(2, 500, generator=torch.Generator().manual_seed(1)) < 0.1)) == 1).double()
+
+
+def test_paired_standard_error_passes_the_paired_one_and_fails_the_unpaired_one(capsys):
+    a, b = _A_07.mean(0), _B_07.mean(0)
+    paired = ((a - b).std() / 500**0.5).item()
+    unpaired = ((a.var() / 500 + b.var() / 500) ** 0.5).item()
+    assert unpaired > 1.05 * paired  # the test's data are correlated, as two classifiers' errors are
+    assert selfcheck.paired_standard_error(paired, _A_07, _B_07)
+    assert not selfcheck.paired_standard_error(..., _A_07, _B_07)
+    capsys.readouterr()
+    assert not selfcheck.paired_standard_error(unpaired, _A_07, _B_07)
+    assert "pair the items" in capsys.readouterr().out
+    assert not selfcheck.paired_standard_error(paired * 500**0.5, _A_07, _B_07)  # forgot the sqrt(N)
+
+
+BAD_CALLS += [
+    ("selfcheck.encoder_parameters", lambda: selfcheck.encoder_parameters(1, **{**_SIZES_07, "emb_dim": 30, "num_heads": 4}), ValueError, "divisible by num_heads"),
+    ("selfcheck.encoder_parameters", lambda: selfcheck.encoder_parameters(1, **{**_SIZES_07, "num_layers": -1}), ValueError, "num_layers must be an int >= 0"),
+    ("selfcheck.block_stds", lambda: selfcheck.block_stds([1.0], {"vocab_size": 40}, _IDS_07, _MASK_07), TypeError, "config must be an encoder.EncoderConfig"),
+    ("selfcheck.block_stds", lambda: selfcheck.block_stds([1.0], _CONFIG_07, _IDS_07 + 40, _MASK_07), ValueError, "token_ids must hold ids in [0, 39]"),
+    ("selfcheck.paired_standard_error", lambda: selfcheck.paired_standard_error(0.1, [[1.0]], _B_07), TypeError, "a_correct must be a tensor"),
+    ("selfcheck.paired_standard_error", lambda: selfcheck.paired_standard_error(0.1, _A_07, _B_07[:, :3]), ValueError, "b_correct must have shape"),
+]
+
 # --- chapter 08 ---
 
 # --- chapter 09 ---
