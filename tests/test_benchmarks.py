@@ -18,7 +18,9 @@ BENCHMARKS = sorted(p.stem for p in BENCH_DIR.glob("*.py") if p.stem not in ("__
 
 
 def test_the_six_benchmarks_are_found():
-    assert BENCHMARKS == ["attention", "embedding_bag", "encoder", "finetune", "pooling", "skipgram_vs_gensim"]
+    assert BENCHMARKS == [
+        "attention", "embedding_bag", "encoder", "finetune", "kv_cache", "pooling", "skipgram_vs_gensim",
+    ]
 
 
 def test_environment_has_every_fact():
