@@ -60,7 +60,7 @@ test: $(STAMP) book browser test-unit test-site test-notebooks
 SITE_TESTS := tests/test_site.py tests/test_book.py
 RUN_TESTS := tests/test_student_run.py
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests $(addprefix --ignore=,$(SITE_TESTS) $(RUN_TESTS))
+	$(BIN)/python -m pytest -p no:cacheprovider -p no:nbval -n 2 tests $(addprefix --ignore=,$(SITE_TESTS) $(RUN_TESTS))
 
 # The built website in headless Chromium (needs `make book` first). Without Chromium or Chrome the
 # site tests are skipped with one line; CI=true (or EMBEDLAB_REQUIRE_SITE=1) turns that skip into a failure.
