@@ -1,7 +1,7 @@
-"""Scaled dot-product attention, masks, multi-head attention and sinusoidal positions.
+"""Scaled dot-product attention, masks, multi-head attention, a KV cache, sinusoidal and rotary positions.
 
 Shape legend: see :mod:`embedlab`; Dk query/key dim, Dv value dim; ``...`` any leading dims
-(e.g. B, H).
+(e.g. B, H); T_past tokens already held in a :class:`KVCache`.
 
 Mask convention of this module (the same as ``F.scaled_dot_product_attention``'s boolean mask):
 
@@ -35,9 +35,13 @@ __all__ = [
     "attention_entropy",
     "split_heads",
     "merge_heads",
+    "KVCache",
     "MultiHeadAttention",
     "sinusoidal_positions",
+    "sinusoidal_shift",
     "SinusoidalPositionalEncoding",
+    "rotary_frequencies",
+    "apply_rotary",
 ]
 
 
@@ -135,16 +139,22 @@ def _check_padding_mask_2d(padding_mask: object) -> None:
 MAX_TOKENS = 16_384  # longest T that causal_mask and sinusoidal_positions build a table for (T * T bools: 256 MiB)
 
 
-def causal_mask(num_tokens: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """A (T, T) bool mask, True on and below the diagonal: query i may see keys 0..i.
+def causal_mask(num_tokens: int, device: torch.device | str | None = None, num_past: int = 0) -> torch.Tensor:
+    """A (T, T_past + T) bool mask: query i (at position T_past + i) may see keys 0 .. T_past + i.
+
+    With ``num_past=0`` (the default) it is the square (T, T) mask, True on and below the diagonal.
+    With ``num_past > 0`` it is the mask of T new queries that follow T_past cached tokens
+    (:class:`KVCache`): every query sees all the past, and the new tokens up to itself.
 
     Args:
         num_tokens: T, at least 1.
         device: where to build the mask (default: the CPU).
+        num_past: T_past, tokens before the first query, at least 0.
     """
     checks.check_int("num_tokens", num_tokens, at_least=1, at_most=MAX_TOKENS)
-    ones = torch.ones(num_tokens, num_tokens, dtype=torch.bool, device=device)  # (T, T)
-    return torch.tril(ones)  # (T, T)
+    checks.check_int("num_past", num_past, at_least=0, at_most=MAX_TOKENS)
+    ones = torch.ones(num_tokens, num_past + num_tokens, dtype=torch.bool, device=device)  # (T, T_past + T)
+    return torch.tril(ones, diagonal=num_past)  # (T, T_past + T)
 
 
 def attention_entropy(weights: torch.Tensor) -> torch.Tensor:
@@ -206,6 +216,72 @@ def _merge_heads(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(batch, tokens, num_heads * head_dim)  # (B, T, H, Dh) -> (B, T, D)
 
 
+class KVCache:
+    """The keys and values of the tokens a decoder has seen so far, per head: (B, H, T_past, Dh) each.
+
+    A causal decoder produces one token at a time. Without a cache, each step projects the whole
+    prefix to keys and values again; with one, each step projects only the new token and appends
+    its key and value here (:meth:`MultiHeadAttention.forward` with ``cache=``). One cache per
+    attention layer. ``append`` concatenates, as transformers' ``DynamicCache`` does, so it copies
+    the past once per step (a preallocated buffer would not; the copy is O(T_past), like the
+    attention itself).
+    """
+
+    def __init__(
+        self,
+        batch_size: int,
+        num_heads: int,
+        head_dim: int,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ):
+        """An empty cache: keys and values of shape (B, H, 0, Dh).
+
+        Args:
+            batch_size: B, at least 1.
+            num_heads: H, at least 1.
+            head_dim: Dh, at least 1.
+            dtype: the floating dtype of the keys and values (the layer's).
+            device: where they live (default: the CPU).
+        """
+        checks.check_int("batch_size", batch_size, at_least=1)
+        checks.check_int("num_heads", num_heads, at_least=1)
+        checks.check_int("head_dim", head_dim, at_least=1)
+        checks.check_type("dtype", dtype, torch.dtype, "a torch.dtype")
+        if not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point dtype, got {dtype}")
+        self.keys = torch.zeros(batch_size, num_heads, 0, head_dim, dtype=dtype, device=device)  # (B, H, 0, Dh)
+        self.values = torch.zeros(batch_size, num_heads, 0, head_dim, dtype=dtype, device=device)  # (B, H, 0, Dh)
+
+    @property
+    def length(self) -> int:
+        """T_past: how many tokens the cache holds."""
+        return self.keys.shape[2]
+
+    def append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add the keys and values of new tokens at the end; return all keys and values held.
+
+        Args:
+            keys: (B, H, T_new, Dh), in the cache's dtype and on its device.
+            values: (B, H, T_new, Dh), the same.
+
+        Returns:
+            keys, values: (B, H, T_past + T_new, Dh) each.
+        """
+        batch, heads, _, head_dim = self.keys.shape
+        shape = (batch, heads, None, head_dim)
+        checks.check_tensor("keys", keys, dtype=self.keys.dtype, shape=shape, shape_text="(B, H, T_new, Dh)")
+        checks.check_tensor("values", values, dtype=self.keys.dtype, shape=tuple(keys.shape), shape_text="(B, H, T_new, Dh)")
+        checks.check_same_device("keys", keys, "the cache", self.keys)
+        return self._append(keys, values)
+
+    def _append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`append` without the checks."""
+        self.keys = torch.cat([self.keys, keys], dim=2)  # (B, H, T_past, Dh) -> (B, H, T_past + T_new, Dh)
+        self.values = torch.cat([self.values, values], dim=2)  # (B, H, T_past + T_new, Dh)
+        return self.keys, self.values
+
+
 class MultiHeadAttention(nn.Module):
     """H heads of scaled dot-product attention on learned projections, then an output projection.
 
@@ -241,34 +317,60 @@ class MultiHeadAttention(nn.Module):
         value: torch.Tensor | None = None,
         padding_mask: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Attend from ``query`` to ``key``/``value`` (self-attention when both are None).
 
         Args:
             query: (B, Tq, D).
-            key: (B, Tk, D), or None to use ``query``.
+            key: (B, Tk, D), or None to use ``query``. Tk may differ from Tq (cross-attention).
             value: (B, Tk, D), or None to use ``key``.
             padding_mask: (B, Tk) bool, True where a key is padding (``text.pad_batch``'s mask).
             mask: bool, (Tq, Tk) or (B, Tq, Tk), True where a query may attend to a key
                 (e.g. :func:`causal_mask`). Combined with ``padding_mask`` by logical and.
+            cache: a :class:`KVCache` of this layer (self-attention only: ``key`` and ``value``
+                None). The new tokens' keys and values are appended to it, and the queries attend
+                to all Tk = T_past + Tq keys it then holds; ``padding_mask`` and ``mask`` refer to
+                those Tk keys (``causal_mask(Tq, num_past=T_past)``; one new token needs no mask).
 
         Returns:
             output: (B, Tq, D). Rows of padded queries are computed like any other; ignore them.
             weights: (B, H, Tq, Tk), per head.
         """
+        if cache is not None:
+            self._check_cache(cache, query, key, value)
         key = query if key is None else key
         value = key if value is None else value
-        self._check_inputs(query, key, value, padding_mask, mask)
+        past = 0 if cache is None else cache.length
+        self._check_inputs(query, key, value, padding_mask, mask, past)
         keep = self._combine_masks(padding_mask, mask)  # (B, 1, Tq, Tk) or None
         q = _split_heads(self.q_proj(query), self.num_heads)  # (B, Tq, D) -> (B, H, Tq, Dh)
-        k = _split_heads(self.k_proj(key), self.num_heads)  # (B, Tk, D) -> (B, H, Tk, Dh)
-        v = _split_heads(self.v_proj(value), self.num_heads)  # (B, Tk, D) -> (B, H, Tk, Dh)
+        k = _split_heads(self.k_proj(key), self.num_heads)  # (B, Tk_new, D) -> (B, H, Tk_new, Dh)
+        v = _split_heads(self.v_proj(value), self.num_heads)  # (B, Tk_new, D) -> (B, H, Tk_new, Dh)
+        if cache is not None:
+            k, v = cache._append(k, v)  # (B, H, T_past + Tq, Dh) each
         heads, weights = _attend(q, k, v, keep)  # (B, H, Tq, Dh), (B, H, Tq, Tk)
         merged = _merge_heads(heads)  # (B, H, Tq, Dh) -> (B, Tq, D)
         output = self.out_proj(merged)  # (B, Tq, D)
         return output, weights
 
-    def _check_inputs(self, query, key, value, padding_mask, mask) -> None:
+    def _check_cache(self, cache, query, key, value) -> None:
+        """A KVCache of this layer's heads, dtype and device, for self-attention."""
+        checks.check_type("cache", cache, KVCache, "an attention.KVCache or None")
+        if key is not None or value is not None:
+            raise ValueError("cache works for self-attention only: key and value must be None when a cache is given")
+        checks.check_tensor("query", query, dtype=self.q_proj.weight.dtype, shape=(None, None, self.emb_dim), shape_text="(B, Tq, D)")
+        batch, heads, _, head_dim = cache.keys.shape
+        if (batch, heads, head_dim) != (query.shape[0], self.num_heads, self.head_dim):
+            raise ValueError(
+                f"cache must hold (B, H, T_past, Dh) = ({query.shape[0]}, {self.num_heads}, any, {self.head_dim}) "
+                f"for this layer and query, got {tuple(cache.keys.shape)}"
+            )
+        if cache.keys.dtype != self.q_proj.weight.dtype:
+            raise ValueError(f"cache must have the layer's dtype {self.q_proj.weight.dtype}, got {cache.keys.dtype}")
+        checks.check_same_device("cache.keys", cache.keys, "query", query)
+
+    def _check_inputs(self, query, key, value, padding_mask, mask, past=0) -> None:
         """query (B, Tq, D), key and value (B, Tk, D) in the parameters' dtype, and the two masks."""
         dtype = self.q_proj.weight.dtype
         checks.check_tensor("query", query, dtype=dtype, shape=(None, None, self.emb_dim), shape_text="(B, Tq, D)")
@@ -276,6 +378,7 @@ class MultiHeadAttention(nn.Module):
         checks.check_tensor("key", key, dtype=dtype, shape=(batch, None, self.emb_dim), shape_text="(B, Tk, D)")
         k_len = key.shape[1]
         checks.check_tensor("value", value, dtype=dtype, shape=(batch, k_len, self.emb_dim), shape_text="(B, Tk, D)")
+        k_len += past  # the cached keys come first
         if padding_mask is not None:
             checks.check_padding_mask("padding_mask", padding_mask, (batch, k_len), shape_text="(B, Tk)")
         if mask is not None:
@@ -324,6 +427,35 @@ def sinusoidal_positions(num_positions: int, emb_dim: int) -> torch.Tensor:
     return encoding.float()  # (T, D)
 
 
+def sinusoidal_shift(offset: int, emb_dim: int) -> torch.Tensor:
+    """The matrix M_k that moves a sinusoidal encoding k positions on: PE[p + k] = M_k PE[p] for every p.
+
+    Block-diagonal, one 2x2 rotation per (sin, cos) pair i, by the angle k * w_i with
+    w_i = 10000^(-2i/D): [[cos, sin], [-sin, cos]] acting on (PE[p, 2i], PE[p, 2i+1]). It does not
+    depend on p; M_{-k} is its transpose (and inverse).
+
+    Args:
+        offset: k, any int (negative moves back), |k| <= MAX_POSITIONS.
+        emb_dim: D, even and at least 2.
+
+    Returns:
+        (D, D) float32.
+    """
+    checks.check_int("offset", offset, at_least=-MAX_POSITIONS, at_most=MAX_POSITIONS)
+    checks.check_int("emb_dim", emb_dim, at_least=2, at_most=4096)
+    if emb_dim % 2 != 0:
+        raise ValueError(f"emb_dim must be even (sin and cos pairs), got {emb_dim}")
+    two_i = torch.arange(0, emb_dim, 2, dtype=torch.float64)  # (D/2,)
+    angles = offset * torch.pow(10000.0, -two_i / emb_dim)  # (D/2,)
+    cos, sin = torch.cos(angles), torch.sin(angles)  # (D/2,) each
+    shift = torch.zeros(emb_dim, emb_dim, dtype=torch.float64)  # (D, D)
+    shift[0::2, 0::2] = torch.diag(cos)  # sin' = cos * sin + sin * cos ...
+    shift[0::2, 1::2] = torch.diag(sin)
+    shift[1::2, 0::2] = torch.diag(-sin)  # ... cos' = -sin * sin + cos * cos
+    shift[1::2, 1::2] = torch.diag(cos)
+    return shift.float()  # (D, D)
+
+
 class SinusoidalPositionalEncoding(nn.Module):
     """Add fixed sinusoidal position vectors to token embeddings: x + PE[:T]. No parameters."""
 
@@ -354,6 +486,61 @@ class SinusoidalPositionalEncoding(nn.Module):
             raise ValueError(f"x has {x.shape[1]} tokens but the encoding was built for max_len={max_len}")
         positions = self.encoding[: x.shape[1]]  # (T, D)
         return x + positions.to(x.dtype)  # (B, T, D) + (T, D) -> (B, T, D)
+
+
+# --- rotary position embeddings (RoPE) -------------------------------------------------------------
+
+MAX_ROTARY_BASE = 1e12  # largest base of rotary_frequencies
+
+
+def rotary_frequencies(head_dim: int, base: float = 10000.0) -> torch.Tensor:
+    """The angular speeds of RoPE, w_i = base^(-2i/Dh) for i = 0 .. Dh/2 - 1 (the sinusoid's, per head).
+
+    Args:
+        head_dim: Dh, even and at least 2.
+        base: 10000 in RoFormer and Llama 2; larger bases turn more slowly.
+
+    Returns:
+        (Dh/2,) float64.
+    """
+    checks.check_int("head_dim", head_dim, at_least=2, at_most=4096)
+    if head_dim % 2 != 0:
+        raise ValueError(f"head_dim must be even (pairs of features rotate together), got {head_dim}")
+    base = checks.check_float("base", base, above=1.0, at_most=MAX_ROTARY_BASE)
+    two_i = torch.arange(0, head_dim, 2, dtype=torch.float64)  # (Dh/2,)
+    return torch.pow(base, -two_i / head_dim)  # (Dh/2,)
+
+
+def apply_rotary(x: torch.Tensor, start: int = 0, base: float = 10000.0) -> torch.Tensor:
+    """Rotate queries or keys by their positions: RoPE in the half-split layout of transformers' Llama.
+
+    Feature i and feature i + Dh/2 form a pair (the "rotate_half" layout, not RoFormer's
+    interleaved pairs 2i, 2i+1); the token at position p = start + t turns its pair i by the angle
+    p * w_i (:func:`rotary_frequencies`):
+    (a, b) -> (a cos - b sin, b cos + a sin). Norms are unchanged, and the dot product of a query
+    at m with a key at n depends on m - n only.
+
+    Args:
+        x: (..., T, Dh) floating point, Dh even; e.g. (B, H, T, Dh) after :func:`split_heads`.
+        start: the position of the first token (T_past when decoding with a cache), >= 0.
+        base: as in :func:`rotary_frequencies`.
+
+    Returns:
+        (..., T, Dh), the dtype of ``x``.
+    """
+    checks.check_tensor("x", x, dim=tuple(range(2, 9)), floating=True, shape_text="(..., T, Dh)")
+    if x.shape[-1] < 2 or x.shape[-1] % 2 != 0:
+        raise ValueError(f"x must have an even last dim Dh >= 2 (pairs of features rotate together), got shape {tuple(x.shape)}")
+    checks.check_int("start", start, at_least=0, at_most=MAX_POSITIONS)
+    frequencies = rotary_frequencies(x.shape[-1], base)  # (Dh/2,)
+    positions = torch.arange(start, start + x.shape[-2], dtype=torch.float64)  # (T,)
+    angles = positions[:, None] * frequencies  # (T, 1) * (Dh/2,) -> (T, Dh/2)
+    cos = torch.cos(angles).to(device=x.device, dtype=x.dtype)  # (T, Dh/2)
+    sin = torch.sin(angles).to(device=x.device, dtype=x.dtype)  # (T, Dh/2)
+    first, second = x.chunk(2, dim=-1)  # (..., T, Dh/2) each
+    turned_first = first * cos - second * sin  # (..., T, Dh/2)
+    turned_second = second * cos + first * sin  # (..., T, Dh/2)
+    return torch.cat([turned_first, turned_second], dim=-1)  # (..., T, Dh)
 
 
 # --- input checks -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from embedlab import checks
+from embedlab import attention, checks
 
 NO_ANSWER = "no answer yet: replace the ... with your code"
 
@@ -718,6 +718,158 @@ def ngram_feature_count(answer: object, words: list[str], chars: list[str]) -> V
     return compare_number(answer, float(expected), "the number of n-gram features", atol=0, rtol=0, hint=hint)
 
 # --- chapter 06 ---
+
+
+def query_prefers(
+    answer: object, x: torch.Tensor, w_q: torch.Tensor, query: int, preferred: int, other: int
+) -> Verdict:
+    """Check a query matrix that changes one entry of ``w_q`` so that ``query`` weighs ``preferred`` above ``other``.
+
+    The weights are softmax((x W) x^T / sqrt(D)) with keys and values the raw rows of ``x``.
+
+    Args:
+        answer: the reader's (D, D) matrix W.
+        x: (T, D) token vectors.
+        w_q: (D, D) the matrix the exercise starts from.
+        query, preferred, other: token positions in [0, T).
+    """
+    checks.check_tensor("x", x, dim=2, floating=True, shape_text="(T, D)")
+    num_tokens, emb_dim = x.shape
+    checks.check_tensor("w_q", w_q, floating=True, shape=(emb_dim, emb_dim), shape_text="(D, D)")
+    for name, value in (("query", query), ("preferred", preferred), ("other", other)):
+        checks.check_int(name, value, at_least=0, at_most=num_tokens - 1)
+    what = f"a one-entry change of W_q that makes token {query} prefer token {preferred} to token {other}"
+    if answer is Ellipsis:
+        return verdict(False, what, NO_ANSWER)
+    got = _as_tensor(answer)
+    if got is None:
+        return verdict(False, what, f"expected a tensor, got {checks.describe(answer)}")
+    if tuple(got.shape) != (emb_dim, emb_dim) or not got.is_floating_point():
+        return verdict(False, what, f"expected a floating ({emb_dim}, {emb_dim}) matrix, got {checks.describe(got)}")
+    x_cpu, start = x.detach().cpu().double(), w_q.detach().cpu().double()
+    changed = int((got.double() != start).sum())
+    if changed != 1:
+        return verdict(False, what, f"{changed} entries differ from W_q, expected exactly 1")
+    weights = torch.softmax((x_cpu @ got.double()) @ x_cpu.T / math.sqrt(emb_dim), dim=-1)  # (T, T)
+    if not weights[query, preferred] > weights[query, other]:
+        return verdict(False, what, f"token {query} still gives token {preferred} no more weight than token {other}")
+    return verdict(True, what)
+
+
+def folded_scale_weights(answer: object, x: torch.Tensor, w_q: torch.Tensor, keys: torch.Tensor) -> Verdict:
+    """Check attention weights computed with 1/sqrt(Dk) folded into the query weights.
+
+    Args:
+        answer: the reader's (T, T) weights.
+        x: (T, D) token vectors.
+        w_q: (Dk, D) the query projection's weight (``nn.Linear(D, Dk).weight``), no bias.
+        keys: (T, Dk) the keys.
+    """
+    checks.check_tensor("x", x, dim=2, floating=True, shape_text="(T, D)")
+    checks.check_tensor("w_q", w_q, floating=True, shape=(None, x.shape[1]), shape_text="(Dk, D)")
+    checks.check_tensor("keys", keys, floating=True, shape=(x.shape[0], w_q.shape[0]), shape_text="(T, Dk)")
+    x_cpu, w_cpu, k_cpu = (t.detach().cpu().double() for t in (x, w_q, keys))
+    scores = (x_cpu @ w_cpu.T) @ k_cpu.T  # (T, T)
+    expected = torch.softmax(scores / math.sqrt(w_q.shape[0]), dim=-1)
+    got = _as_tensor(answer)
+    if got is not None and got.shape == expected.shape and got.is_floating_point():
+        if torch.allclose(got.double(), torch.softmax(scores, dim=-1), atol=1e-5, rtol=1e-4):
+            return verdict(False, "the weights with the scale folded into W_Q", "these are the unscaled weights: divide W_Q by sqrt(d_k)")
+    return compare_tensor(answer, expected, "the weights with the scale folded into W_Q", atol=1e-5, rtol=1e-4)
+
+
+def rows_without_keys(answer: object, padding_mask: torch.Tensor) -> Verdict:
+    """Check the number of query rows that may attend to no key under a causal mask and ``padding_mask``.
+
+    Args:
+        answer: the reader's count.
+        padding_mask: (B, T) bool, True at padding (right or left padded, as the exercise says).
+    """
+    checks.check_tensor("padding_mask", padding_mask, dim=2, shape_text="(B, T)")
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(padding_mask.shape))
+    pad = padding_mask.detach().cpu()
+    causal = attention.causal_mask(pad.shape[1])  # (T, T)
+    keep = causal & attention.attn_mask_from_padding(pad)  # (B, T, T)
+    expected = int((~keep.any(dim=-1)).sum())
+    return compare_number(
+        answer, expected, "the number of queries with no key to attend to", atol=0, rtol=0,
+        hint="a query at position i may see keys 0..i that are not padding",
+    )
+
+
+def attention_rollout(answer: object, weights: torch.Tensor) -> Verdict:
+    """Check an attention rollout (Abnar and Zuidema 2020) of one sentence's weights.
+
+    Rollout = A_{L-1} ... A_1 A_0 with A_l = rownorm(mean over heads of W_l + I).
+
+    Args:
+        answer: the reader's (T, T) rollout matrix.
+        weights: (L, H, T, T) attention weights of every layer and head.
+    """
+    checks.check_tensor("weights", weights, dim=4, floating=True, shape_text="(L, H, T, T)")
+    if weights.shape[-1] != weights.shape[-2]:
+        raise ValueError(f"weights must be square in the last two dims (self-attention), got {tuple(weights.shape)}")
+    w = weights.detach().cpu().double()
+    eye = torch.eye(w.shape[-1], dtype=torch.float64)
+    rollout = eye
+    for layer in range(w.shape[0]):
+        a = w[layer].mean(0) + eye  # (T, T)
+        rollout = (a / a.sum(-1, keepdim=True)) @ rollout
+    what = "the attention rollout"
+    got = _as_tensor(answer)
+    if got is not None and got.shape == rollout.shape and got.is_floating_point():
+        reverse = eye
+        for layer in range(w.shape[0]):
+            a = w[layer].mean(0) + eye
+            reverse = reverse @ (a / a.sum(-1, keepdim=True))
+        if not torch.allclose(reverse, rollout, atol=1e-5) and torch.allclose(got.double(), reverse, atol=1e-5):
+            return verdict(False, what, "the layers are multiplied in the wrong order: a later layer goes on the left")
+    return compare_tensor(answer, rollout, what, atol=1e-5, rtol=1e-4, hint="average the heads, add I, renormalise the rows")
+
+
+def sinusoidal_shift_matrix(answer: object, offset: int, emb_dim: int) -> Verdict:
+    """Check a matrix M_k with PE[p + k] = M_k PE[p] for the sinusoidal encoding of width ``emb_dim``.
+
+    Args:
+        answer: the reader's (D, D) matrix.
+        offset: k.
+        emb_dim: D, even.
+    """
+    expected = attention.sinusoidal_shift(offset, emb_dim).double()
+    what = f"M_{offset} for D = {emb_dim}"
+    got = _as_tensor(answer)
+    if got is not None and got.shape == expected.shape and got.is_floating_point() and offset != 0:
+        if torch.allclose(got.double(), expected.T, atol=1e-5):
+            return verdict(False, what, f"this is M_{-offset} (the transpose): check the signs of the sines")
+    return compare_tensor(answer, expected, what, atol=1e-5, rtol=1e-4, hint="one 2x2 rotation per (sin, cos) pair")
+
+
+def kv_cache_bytes(
+    answer: object,
+    num_layers: int,
+    batch_size: int,
+    num_heads: int,
+    num_tokens: int,
+    head_dim: int,
+    bytes_per_number: int,
+) -> Verdict:
+    """Check the size in bytes of a KV cache: keys and values of every layer, (B, H, T, Dh) each.
+
+    Args:
+        answer: the reader's number of bytes.
+        num_layers, batch_size, num_heads, num_tokens, head_dim: L, B, H, T, Dh, each >= 1.
+        bytes_per_number: 4 for float32, 2 for float16 or bfloat16.
+    """
+    sizes = (num_layers, batch_size, num_heads, num_tokens, head_dim, bytes_per_number)
+    names = ("num_layers", "batch_size", "num_heads", "num_tokens", "head_dim", "bytes_per_number")
+    for name, value in zip(names, sizes):
+        checks.check_int(name, value, at_least=1)
+    expected = float(2 * math.prod(sizes))
+    what = "the bytes of the KV cache"
+    got = answer.item() if isinstance(answer, torch.Tensor) and answer.numel() == 1 else answer
+    if isinstance(got, numbers.Real) and not isinstance(got, bool) and abs(float(got) * 2 - expected) < 0.5:
+        return verdict(False, what, "half the size: the cache holds keys and values")
+    return compare_number(answer, expected, what, atol=0.5, rtol=0)
 
 # --- chapter 07 ---
 

@@ -16,15 +16,19 @@ from torch.testing import assert_close
 from conftest import assert_perturbed
 from embedlab import attention, text
 from embedlab.attention import (
+    KVCache,
     MultiHeadAttention,
     SinusoidalPositionalEncoding,
     additive_mask,
+    apply_rotary,
     attention_entropy,
     attn_mask_from_padding,
     causal_mask,
     merge_heads,
+    rotary_frequencies,
     scaled_dot_product_attention,
     sinusoidal_positions,
+    sinusoidal_shift,
     split_heads,
 )
 
@@ -357,8 +361,9 @@ def test_positional_encoding_module_adds_the_table():
 def test_public_names():
     assert set(attention.__all__) == {
         "scaled_dot_product_attention", "attn_mask_from_padding", "additive_mask", "causal_mask", "attention_entropy",
-        "split_heads", "merge_heads", "MultiHeadAttention",
-        "sinusoidal_positions", "SinusoidalPositionalEncoding",
+        "split_heads", "merge_heads", "KVCache", "MultiHeadAttention",
+        "sinusoidal_positions", "sinusoidal_shift", "SinusoidalPositionalEncoding",
+        "rotary_frequencies", "apply_rotary",
     }
 
 
@@ -371,12 +376,159 @@ def test_additive_mask_values_and_shape():
     assert additive_mask(padding_mask, torch.float64).dtype == torch.float64
 
 
+# --- cross-attention, causal masks with a past, the KV cache -------------------------------------
+
+
+def test_cross_attention_equals_nn_multihead_attention():
+    torch.manual_seed(3)
+    mine = MultiHeadAttention(8, 2)
+    theirs = nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        theirs.in_proj_weight.copy_(torch.cat([mine.q_proj.weight, mine.k_proj.weight, mine.v_proj.weight]))
+        theirs.in_proj_bias.copy_(torch.cat([mine.q_proj.bias, mine.k_proj.bias, mine.v_proj.bias]))
+        theirs.out_proj.load_state_dict(mine.out_proj.state_dict())
+    query, memory = randn(2, 3, 8, seed=1), randn(2, 7, 8, seed=2)
+    padding_mask = torch.tensor([[False] * 7, [False] * 4 + [True] * 3])
+    out, weights = mine(query, memory, padding_mask=padding_mask)
+    ref, ref_weights = theirs(query, memory, memory, key_padding_mask=padding_mask, average_attn_weights=False)
+    assert out.shape == (2, 3, 8) and weights.shape == (2, 2, 3, 7)
+    assert_close(out, ref)
+    assert_close(weights, ref_weights)
+    assert torch.equal(weights[1, :, :, 4:], torch.zeros(2, 3, 3))
+    alone, _ = mine(query[1:], memory[1:, :4])  # the padded memory cut to its 4 real tokens
+    assert_close(out[1:], alone)
+
+
+@pytest.mark.parametrize("num_tokens, num_past", [(1, 0), (1, 5), (3, 2), (4, 0)])
+def test_causal_mask_with_a_past(num_tokens, num_past):
+    mask = causal_mask(num_tokens, num_past=num_past)
+    assert mask.shape == (num_tokens, num_past + num_tokens)
+    for i in range(num_tokens):
+        for j in range(num_past + num_tokens):
+            assert bool(mask[i, j]) == (j <= num_past + i)
+    full = causal_mask(num_past + num_tokens)
+    assert torch.equal(mask, full[num_past:])
+
+
+def test_kv_cache_append_and_shapes():
+    cache = KVCache(2, 3, 4)
+    assert cache.length == 0 and cache.keys.shape == (2, 3, 0, 4) and cache.values.dtype == torch.float32
+    k1, v1 = randn(2, 3, 5, 4, seed=1), randn(2, 3, 5, 4, seed=2)
+    keys, values = cache.append(k1, v1)
+    assert cache.length == 5 and torch.equal(keys, k1) and torch.equal(values, v1)
+    k2, v2 = randn(2, 3, 1, 4, seed=3), randn(2, 3, 1, 4, seed=4)
+    keys, values = cache.append(k2, v2)
+    assert keys.shape == (2, 3, 6, 4) and torch.equal(keys[:, :, 5:], k2) and torch.equal(values[:, :, :5], v1)
+
+
+@pytest.mark.parametrize("prefill", [1, 4])
+def test_decoding_with_a_cache_equals_the_full_causal_pass(prefill):
+    torch.manual_seed(5)
+    mha = MultiHeadAttention(12, 3)
+    x = randn(2, 9, 12, seed=6)
+    padding_mask = torch.zeros(2, 9, dtype=torch.bool)
+    full, full_weights = mha(x, padding_mask=padding_mask, mask=causal_mask(9))
+    cache = KVCache(2, 3, 4)
+    first, _ = mha(x[:, :prefill], cache=cache, mask=causal_mask(prefill))
+    steps = [first]
+    for t in range(prefill, 9):
+        out, weights = mha(x[:, t : t + 1], cache=cache, padding_mask=padding_mask[:, : t + 1])
+        assert weights.shape == (2, 3, 1, t + 1) and cache.keys.shape == (2, 3, t + 1, 4)
+        assert_close(weights[:, :, 0], full_weights[:, :, t, : t + 1])
+        steps.append(out)
+    assert_close(torch.cat(steps, dim=1), full)
+    # the cache holds exactly the keys and values of the whole sequence
+    assert_close(cache.keys, split_heads(mha.k_proj(x), 3))
+    assert_close(cache.values, split_heads(mha.v_proj(x), 3))
+
+
+def test_decoding_with_several_new_tokens_and_a_past_mask():
+    torch.manual_seed(7)
+    mha = MultiHeadAttention(8, 2)
+    x = randn(1, 7, 8, seed=8)
+    full, _ = mha(x, mask=causal_mask(7))
+    cache = KVCache(1, 2, 4)
+    a, _ = mha(x[:, :4], cache=cache, mask=causal_mask(4))
+    b, _ = mha(x[:, 4:], cache=cache, mask=causal_mask(3, num_past=4))
+    assert_close(torch.cat([a, b], dim=1), full)
+    # without the mask the new tokens would see each other's future: a control that must differ
+    cache = KVCache(1, 2, 4)
+    mha(x[:, :4], cache=cache, mask=causal_mask(4))
+    c, _ = mha(x[:, 4:], cache=cache)
+    assert (c[:, :2] - b[:, :2]).abs().max() > 1e-4
+
+
+# --- positions: the rotation property and RoPE ----------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [1, 3, -2, 17])
+def test_sinusoidal_shift_moves_every_position(offset):
+    encoding = sinusoidal_positions(60, 16).double()
+    shift = sinusoidal_shift(offset, 16).double()
+    lo, hi = max(0, -offset), 60 - max(0, offset)
+    assert_close(encoding[lo:hi] @ shift.T, encoding[lo + offset : hi + offset], atol=1e-6, rtol=0)
+    assert_close(shift @ shift.T, torch.eye(16, dtype=torch.float64), atol=1e-6, rtol=0)
+    assert_close(sinusoidal_shift(-offset, 16), sinusoidal_shift(offset, 16).T)
+    off_block = shift.clone()
+    for i in range(0, 16, 2):
+        off_block[i : i + 2, i : i + 2] = 0
+    assert torch.count_nonzero(off_block) == 0
+
+
+def test_rotary_frequencies_match_the_sinusoid():
+    assert_close(rotary_frequencies(8), torch.tensor([1.0, 10000**-0.25, 10000**-0.5, 10000**-0.75], dtype=torch.float64))
+    assert rotary_frequencies(4, base=100.0)[1].item() == pytest.approx(0.1)
+
+
+def test_apply_rotary_equals_transformers_llama():
+    llama = pytest.importorskip("transformers.models.llama.modeling_llama")
+    from transformers import LlamaConfig
+
+    config = LlamaConfig(hidden_size=48, num_attention_heads=3, num_key_value_heads=3, max_position_embeddings=64)
+    rotary = llama.LlamaRotaryEmbedding(config)
+    q, k = randn(2, 3, 11, 16, seed=1), randn(2, 3, 11, 16, seed=2)
+    positions = torch.arange(11)[None].expand(2, -1)
+    cos, sin = rotary(q, positions)  # (B, T, Dh) each
+    q_ref, k_ref = llama.apply_rotary_pos_emb(q, k, cos, sin)
+    assert_close(apply_rotary(q), q_ref)
+    assert_close(apply_rotary(k), k_ref)
+    # an offset start equals the same rows of a longer run (the cache case)
+    assert_close(apply_rotary(q[:, :, 6:], start=6), q_ref[:, :, 6:])
+
+
+def test_apply_rotary_keeps_norms_and_makes_scores_relative():
+    q, k = randn(1, 1, 1, 8, seed=3).double(), randn(1, 1, 1, 8, seed=4).double()
+    assert_close(torch.linalg.vector_norm(apply_rotary(q, start=9)), torch.linalg.vector_norm(q))
+
+    def score(m, n):
+        return (apply_rotary(q, start=m) * apply_rotary(k, start=n)).sum().item()
+
+    for gap in (0, 1, 5):
+        values = [score(n + gap, n) for n in (0, 3, 20, 41)]
+        assert max(values) - min(values) < 1e-9
+    assert abs(score(5, 0) - score(0, 5)) > 1e-3  # the sign of the offset matters: not a distance
+    assert abs(score(5, 0) - score(6, 0)) > 1e-3
+    # at position 0 nothing turns
+    assert torch.equal(apply_rotary(q), q)
+
+
+def test_apply_rotary_is_interleaved_rope_up_to_a_permutation():
+    x = randn(2, 5, 8, seed=5).double()
+    perm = torch.tensor([0, 2, 4, 6, 1, 3, 5, 7])  # interleaved pair i = (2i, 2i+1) -> (i, i + Dh/2)
+    frequencies = rotary_frequencies(8)
+    angles = torch.arange(5, dtype=torch.float64)[:, None] * frequencies  # (T, Dh/2)
+    pairs = torch.view_as_complex(x.reshape(2, 5, 4, 2).contiguous())  # (B, T, Dh/2)
+    interleaved = torch.view_as_real(pairs * torch.polar(torch.ones_like(angles), angles)).reshape(2, 5, 8)
+    assert_close(apply_rotary(x[..., perm]), interleaved[..., perm])
+
+
 # --- every bad input a docstring rules out --------------------------------------------------------
 
 Q = randn(2, 3, 4)
 MHA = MultiHeadAttention(8, 2)
 X8 = randn(2, 5, 8)
 PE = SinusoidalPositionalEncoding(4, max_len=3)
+CACHE = KVCache(2, 2, 4)
 
 
 def test_noise_mode_perturbs_the_projections(monkeypatch):
@@ -464,5 +616,40 @@ BAD_CALLS = [
     ("attention.SinusoidalPositionalEncoding.forward", lambda: PE(randn(2, 4)), ValueError, "x must have shape (B, T, D)"),
     ("attention.SinusoidalPositionalEncoding.forward", lambda: PE(torch.ones(1, 2, 4, dtype=torch.long)), ValueError, "x must have a floating-point dtype"),
     ("attention.SinusoidalPositionalEncoding.forward", lambda: PE("x"), TypeError, "x must be a tensor"),
+    ("attention.causal_mask", lambda: causal_mask(3, num_past=-1), ValueError, "num_past must be an int >= 0"),
+    ("attention.causal_mask", lambda: causal_mask(3, num_past=1.0), TypeError, "num_past must be an int"),
+    ("attention.KVCache", lambda: KVCache(0, 2, 4), ValueError, "batch_size must be an int >= 1"),
+    ("attention.KVCache", lambda: KVCache(2, "2", 4), TypeError, "num_heads must be an int"),
+    ("attention.KVCache", lambda: KVCache(2, 2, 0), ValueError, "head_dim must be an int >= 1"),
+    ("attention.KVCache", lambda: KVCache(2, 2, 4, dtype="float32"), TypeError, "dtype must be a torch.dtype"),
+    ("attention.KVCache", lambda: KVCache(2, 2, 4, dtype=torch.long), ValueError, "dtype must be a floating-point dtype"),
+    ("attention.KVCache.append", lambda: CACHE.append(None, randn(2, 2, 1, 4)), TypeError, "keys must be a tensor"),
+    ("attention.KVCache.append", lambda: CACHE.append(randn(2, 3, 1, 4), randn(2, 3, 1, 4)), ValueError, "keys must have shape (B, H, T_new, Dh)"),
+    ("attention.KVCache.append", lambda: CACHE.append(randn(2, 2, 1, 4), randn(2, 2, 2, 4)), ValueError, "values must have shape (B, H, T_new, Dh)"),
+    ("attention.KVCache.append", lambda: CACHE.append(randn(2, 2, 1, 4).double(), randn(2, 2, 1, 4)), ValueError, "keys must have dtype torch.float32"),
+    ("attention.KVCache.append", lambda: CACHE.append(randn(2, 2, 1, 4).to("meta"), randn(2, 2, 1, 4).to("meta")), ValueError, "keys must be on the device of the cache"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, cache="cache"), TypeError, "cache must be an attention.KVCache"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, key=X8, cache=KVCache(2, 2, 4)), ValueError, "self-attention only"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, cache=KVCache(3, 2, 4)), ValueError, "cache must hold (B, H, T_past, Dh)"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, cache=KVCache(2, 4, 2)), ValueError, "cache must hold (B, H, T_past, Dh)"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, cache=KVCache(2, 2, 4, dtype=torch.float64)), ValueError, "cache must have the layer's dtype"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, cache=KVCache(2, 2, 4), padding_mask=torch.zeros(2, 6, dtype=torch.bool)), ValueError, "padding_mask must have shape (B, Tk)"),
+    ("attention.MultiHeadAttention.forward", lambda: MHA(X8, cache=KVCache(2, 2, 4), mask=causal_mask(5, num_past=1)), ValueError, "mask must broadcast"),
+    ("attention.sinusoidal_shift", lambda: sinusoidal_shift(1.5, 4), TypeError, "offset must be an int"),
+    ("attention.sinusoidal_shift", lambda: sinusoidal_shift(1, 5), ValueError, "emb_dim must be even"),
+    ("attention.sinusoidal_shift", lambda: sinusoidal_shift(1, 0), ValueError, "emb_dim must be an int >= 2"),
+    ("attention.sinusoidal_shift", lambda: sinusoidal_shift(10**9, 4), ValueError, "offset must be an int"),
+    ("attention.sinusoidal_shift", lambda: sinusoidal_shift(None, 4), TypeError, "offset must be an int"),
+    ("attention.rotary_frequencies", lambda: rotary_frequencies(7), ValueError, "head_dim must be even"),
+    ("attention.rotary_frequencies", lambda: rotary_frequencies("8"), TypeError, "head_dim must be an int"),
+    ("attention.rotary_frequencies", lambda: rotary_frequencies(8, base=1.0), ValueError, "base must be a number > 1"),
+    ("attention.rotary_frequencies", lambda: rotary_frequencies(8, base=float("nan")), ValueError, "base must be a finite number"),
+    ("attention.rotary_frequencies", lambda: rotary_frequencies(8, base="10000"), TypeError, "base must be a number"),
+    ("attention.apply_rotary", lambda: apply_rotary([[1.0, 2.0]]), TypeError, "x must be a tensor"),
+    ("attention.apply_rotary", lambda: apply_rotary(randn(4)), ValueError, "x must have shape (..., T, Dh)"),
+    ("attention.apply_rotary", lambda: apply_rotary(randn(2, 5)), ValueError, "x must have an even last dim"),
+    ("attention.apply_rotary", lambda: apply_rotary(torch.ones(2, 4, dtype=torch.long)), ValueError, "x must have a floating-point dtype"),
+    ("attention.apply_rotary", lambda: apply_rotary(randn(2, 4), start=-1), ValueError, "start must be an int >= 0"),
+    ("attention.apply_rotary", lambda: apply_rotary(randn(2, 4), start=2.0), TypeError, "start must be an int"),
+    ("attention.apply_rotary", lambda: apply_rotary(randn(2, 4), base=0.5), ValueError, "base must be a number > 1"),
 ]
-

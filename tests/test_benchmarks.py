@@ -18,8 +18,10 @@ BENCHMARKS = sorted(p.stem for p in BENCH_DIR.glob("*.py") if p.stem not in ("__
 
 
 def test_the_benchmarks_are_found():
-    assert BENCHMARKS == ["attention", "embedding_bag", "encoder", "finetune", "pooling", "pooling_seeds",
-                          "pretrained_sentiment", "retrieval", "skipgram_vs_gensim", "tagging"]
+    assert BENCHMARKS == [
+        "attention", "embedding_bag", "encoder", "finetune", "kv_cache", "pooling", "pooling_seeds",
+        "pretrained_sentiment", "retrieval", "skipgram_vs_gensim", "tagging",
+    ]
 
 
 def test_environment_has_every_fact():
