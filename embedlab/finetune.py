@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from embedlab import checks
+from embedlab import checks, train
 from embedlab.attention import additive_mask
 from embedlab.device import cpu_generator, perturb_
 from embedlab.pooling import mean_pool, seeded_linear
@@ -387,6 +387,10 @@ class LoRALinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(..., D_in) -> (..., D_out)."""
+        if not isinstance(x, torch.Tensor) or x.ndim == 0 or x.shape[-1] != self.base.in_features:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else checks.describe(x)
+            error = ValueError if isinstance(x, torch.Tensor) else TypeError
+            raise error(f"x must be a tensor of shape (..., {self.base.in_features}), got {got}")
         low = nn.functional.linear(x, self.lora_A)  # (..., D_in) -> (..., r)
         update = nn.functional.linear(low, self.lora_B)  # (..., r) -> (..., D_out)
         return self.base(x) + self.scaling * update
@@ -546,11 +550,15 @@ def build_regime(
 class Run:
     """What :func:`fit_scheduled` records besides the model's new weights."""
 
-    history: object  # the train.History: losses and validation scores per epoch, best epoch
+    history: train.History  # losses and validation scores per epoch, best epoch
     step_losses: list[float] = field(default_factory=list)  # training loss of every optimizer step
-    learning_rates: list[float] = field(default_factory=list)  # the base group's rate at every step
+    learning_rates: list[float] = field(default_factory=list)  # the head's rate at every step
     steps_per_epoch: int = 0  # optimizer steps in one pass over the training set
     seconds: float = 0.0  # wall-clock seconds of the whole fit, validation included
+
+    def __post_init__(self) -> None:
+        checks.check_type("history", self.history, train.History, "a train.History")
+        checks.check_int("steps_per_epoch", self.steps_per_epoch, at_least=0)
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
@@ -587,8 +595,6 @@ def fit_scheduled(
     import time
 
     from transformers import get_constant_schedule, get_linear_schedule_with_warmup
-
-    from embedlab import train
 
     train._check_model(model)
     top_labels = {"train_set": train._check_examples("train_set", train_set),
@@ -818,6 +824,15 @@ class EncodedSplit:
     parts: dict  # "train" / "val" / "test" -> slice of rows
     texts: tuple[str, ...]  # S texts, same order
 
+    def __post_init__(self) -> None:
+        _check_ids_and_mask(self.token_ids, self.padding_mask, shape_text="(S, T)")
+        _check_labels(self.labels, self.token_ids.shape[0])
+        checks.check_type("parts", self.parts, dict, "a dict of part name -> slice")
+        if set(self.parts) != {"train", "val", "test"}:
+            raise ValueError(f"parts must name train, val and test, got {sorted(self.parts)}")
+        if len(self.texts) != self.token_ids.shape[0]:
+            raise ValueError(f"texts must hold one text per row ({self.token_ids.shape[0]}), got {len(self.texts)}")
+
 
 def encode_split(tokenizer, split, max_len: int) -> EncodedSplit:
     """Encode ``split.train + split.val + split.test`` together (one padded length) with :func:`encode_texts`.
@@ -879,6 +894,11 @@ class RegimeResult:
     test_correct: list[int]  # 1 where the test prediction is right, per test item
     test_accuracy: float  # mean of test_correct
 
+    def __post_init__(self) -> None:
+        checks.check_type("classifier", self.classifier, PretrainedClassifier, "a finetune.PretrainedClassifier")
+        checks.check_type("run", self.run, Run, "a finetune.Run")
+        checks.check_int("trainable_parameters", self.trainable_parameters, at_least=1)
+
 
 def train_regime(
     base: nn.Module,
@@ -906,8 +926,6 @@ def train_regime(
         head: start from a copy of this trained head (e.g. the frozen regime's).
         device: where to train.
     """
-    from embedlab import train
-
     checks.check_type("data", data, EncodedSplit, "a finetune.EncodedSplit")
     checks.check_type("settings", settings, RegimeSettings, "a finetune.RegimeSettings")
     if cache is not None:
