@@ -19,7 +19,7 @@ NBVAL := $(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env
 	--nbval-sanitize-with tests/nbval_sanitize.cfg -n 2 --dist loadfile notebooks
 HAS_CUDA := $(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"
 
-.PHONY: help install book test test-unit test-site test-notebooks test-gpu test-fragile gpu-kit browser lab outputs serve bench clean
+.PHONY: help install book test test-unit test-site test-notebooks test-gpu test-fragile gpu-kit browser lab outputs serve bench clean student
 
 help:
 	@echo "make book    build the website into _build/html (installs into .venv first)"
@@ -29,6 +29,7 @@ help:
 	@echo "make gpu-kit    prepare .gpukit/, the carry folders of the CUDA pass on a lent GPU machine"
 	@echo "make lab     JupyterLab on the project's environment"
 	@echo "make outputs re-execute every notebook on the CPU and store the outputs"
+	@echo "make student the workshop edition in student/: exercise solutions replaced by stubs, self-checks kept"
 	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make bench   run every benchmark (minutes each; EMBEDLAB_DEVICE defaults to cpu); results in benchmarks/results/"
 	@echo "make bench BENCH=attention   run one: python -m benchmarks.attention (names: the files in benchmarks/)"
@@ -57,8 +58,9 @@ test: $(STAMP) book browser test-unit test-site test-notebooks
 
 # The package's tests, the contract suite, the notebooks' hygiene and the tools (no browser).
 SITE_TESTS := tests/test_site.py tests/test_book.py
+RUN_TESTS := tests/test_student_run.py
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests $(addprefix --ignore=,$(SITE_TESTS))
+	$(BIN)/python -m pytest -p no:cacheprovider -p no:nbval -n 2 tests $(addprefix --ignore=,$(SITE_TESTS) $(RUN_TESTS))
 
 # The built website in headless Chromium (needs `make book` first). Without Chromium or Chrome the
 # site tests are skipped with one line; CI=true (or EMBEDLAB_REQUIRE_SITE=1) turns that skip into a failure.
@@ -67,6 +69,7 @@ test-site: $(STAMP)
 
 test-notebooks: $(STAMP)
 	EMBEDLAB_DEVICE=cpu $(NBVAL)
+	EMBEDLAB_DEVICE=cpu $(BIN)/python -m pytest -p no:cacheprovider $(RUN_TESTS)
 
 test-gpu: $(STAMP)
 	@$(HAS_CUDA) || { echo "make test-gpu: no CUDA device (torch.cuda.is_available() is False); nothing was tested" >&2; exit 1; }
@@ -101,6 +104,10 @@ lab: $(STAMP)
 
 outputs: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py
+
+# The workshop edition: student/NN_*.ipynb, every exercise solution replaced by a stub, checks kept.
+student: $(STAMP)
+	$(BIN)/python tools/student.py
 
 serve:
 	@test -f _build/html/index.html || { echo "no website yet: run make book" >&2; exit 1; }

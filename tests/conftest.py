@@ -20,6 +20,14 @@ merges stream outputs, and ``tools/execute_notebooks.py`` stores outputs merged 
 from __future__ import annotations
 
 import os
+import sys
+
+# jsonschema (which nbformat uses) imports rfc3987_syntax when it is installed, for its optional
+# "iri" format checker; the import compiles a grammar, about 1.5 s of CPU in every test process.
+# The notebook schema has no "format" keyword, so that checker is never used: marking the module
+# absent makes jsonschema skip it. (The Makefile's unit-test run passes `-p no:nbval`, so nbval's
+# plugin does not import nbformat before this file runs.)
+sys.modules.setdefault("rfc3987_syntax", None)
 from pathlib import Path
 
 import matplotlib

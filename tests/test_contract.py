@@ -32,6 +32,7 @@ EXEMPT: dict[str, str] = {
     "checks.describe": "describes any object at all: there is no wrong input",
     "train.Scores": "a plain record that train.scores fills; readers read it, they do not build it",
     "train.History": "a plain record that train.fit fills; readers read it, they do not build it",
+    "selfcheck.Verdict": "a plain record that the checks return; readers read it, they do not build it",
     "encoder.FeedForward.forward": "an inner layer: EncoderBlock.forward checks the tensor it passes on",
 }
 

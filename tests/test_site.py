@@ -337,6 +337,35 @@ def test_no_code_block_hides_text_at_desktop_width(site, browser):
     assert not hidden, f"{len(hidden)} code blocks scroll sideways at 1400 px:\n" + "\n".join(hidden[:10])
 
 
+# --- exercises ----------------------------------------------------------------------------------
+
+SOLUTION_STATE = """(() => {
+    const sol = document.querySelector(".solution.dropdown");
+    if (!sol) return null;
+    const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    const output = sol.querySelector(".cell_output");
+    return {id: sol.id, output: !!output, text: output ? output.textContent.trim().slice(0, 200) : "",
+            visible: shown(output), button: !!sol.querySelector("button.toggle-button")};
+})()"""
+
+
+def test_a_solution_is_closed_until_opened_and_shows_its_executed_output(site, browser):
+    site_url, _ = site
+    with tab(browser) as page:
+        for path in CHAPTERS:
+            page.open(f"{site_url}/{path}")
+            closed = page.evaluate(SOLUTION_STATE)
+            if closed:
+                break
+        assert closed, "no chapter page has a solution (.solution.dropdown)"
+        assert closed["output"] and closed["text"], f"{path}: the solution {closed['id']} shows no stored output"
+        assert closed["button"] and not closed["visible"], f"{path}: the solution {closed['id']} is open on arrival"
+        page.evaluate('document.querySelector(".solution.dropdown button.toggle-button").click()')
+        time.sleep(0.5)
+        opened = page.evaluate(SOLUTION_STATE)
+    assert opened["visible"], f"{path}: the solution {closed['id']} stays closed when its button is clicked"
+
+
 # --- math, fonts, search --------------------------------------------------------------------------
 
 def test_math_is_typeset_by_the_sites_own_mathjax(site, browser):
