@@ -107,6 +107,8 @@ def drift_record(base, result: finetune.RegimeResult, data: finetune.EncodedSpli
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed of the 256 size only (results not written)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in the results file and add the missing ones")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import peft
@@ -165,13 +167,26 @@ def main() -> None:
         return result["sizes"][size], prepared[size][0], prepared[size][1]
 
     heads: dict[tuple[str, int], torch.nn.Linear] = {}
+    if args.resume:
+        import json
+
+        previous = json.loads((harness.RESULTS / f"{NAME}.json").read_text(encoding="utf-8"))
+        result["sizes"], result["schedule_constant"] = previous["sizes"], previous["schedule_constant"]
+        result["resumed_after_seconds"] = previous.get("total_seconds")
 
     def unit(size: str, seed: int, regimes: tuple[str, ...], schedule: str = "linear") -> None:
         """Train ``regimes`` for one size and seed (the frozen head first, if not made yet), then save."""
+        done = result["sizes"].get(size, {}).get("runs", {}).get(str(seed), {})
+        regimes = tuple(r for r in regimes if r not in done) if schedule == "linear" else regimes
+        if schedule == "constant":
+            done = {r: 1 for r in result["schedule_constant"].get(regimes[0], {}) if r == str(seed)}
+            done = {regimes[0]: 1, "frozen": 1} if done else {}
+        if "frozen" in done and all(r in done for r in regimes):
+            return  # already in the file (--resume)
         entry, data, cache = size_entry(size)
         epochs = SIZES[size][2] if size in SIZES else 1
         runs = entry["runs"].setdefault(str(seed), {})
-        if (size, seed) not in heads:
+        if (size, seed) not in heads:  # on --resume the frozen run is redone: the same numbers, and its head
             frozen = finetune.train_regime(base, "frozen", data, settings_for("frozen", 1), seed, cache, device=dev)
             runs["frozen"] = record(frozen, settings_for("frozen", 1))
             heads[size, seed] = frozen.classifier.head
@@ -192,30 +207,35 @@ def main() -> None:
                   f"{out.trainable_parameters:,} trainable, {out.run.seconds:.1f} s, "
                   f"epochs {len(out.run.history.val_accuracy)}", flush=True)
             del out
+            save()  # after every run: a busy machine may cut the benchmark short
         save()
 
     if args.quick:
         unit("256", 0, ("top_k", "full", "bitfit", "lora"))
         return
-    # Priority order, so that a run cut short still answers the main questions: the chapter's size
-    # over 3 seeds; the schedule control on the cheap regime; the larger size for the cheap regimes;
-    # then the remaining seeds and the costly regimes at the larger size; the 2,000-tweet probe last.
+    # Priority order, so that a run cut short still answers the main questions: the cheap regimes
+    # (frozen, top_k) over seeds and sizes and the schedule control first, one seed of the costly
+    # regimes (full, bitfit, lora) at 256 tweets, then their other seeds, then the larger size.
     every = ("top_k", "full", "bitfit", "lora")
+    costly = ("full", "bitfit", "lora")
     for seed in range(3):
-        unit("256", seed, every)
+        unit("256", seed, ("top_k",))
     for seed in range(SCHEDULE_SEEDS):
         unit("256", seed, ("top_k",), schedule="constant")
-    for seed in range(3, SIZES["256"][1]):
-        unit("256", seed, every)
-    for seed in range(SIZES["1000"][1]):
-        unit("1000", seed, ("top_k",))
-    for seed in range(SIZES["1000"][1]):
-        unit("1000", seed, ("full", "bitfit", "lora"))
-    for seed in range(SCHEDULE_SEEDS):
-        unit("256", seed, ("full",), schedule="constant")
-    for size, (_, seeds) in FROZEN_ONLY.items():
+    for size, seeds in [("1000", SIZES["1000"][1]), *((s, n) for s, (_, n) in FROZEN_ONLY.items())]:
         for seed in range(seeds):
             unit(size, seed, ())
+    unit("256", 0, every)
+    for seed in range(SIZES["1000"][1]):
+        unit("1000", seed, ("top_k",))
+    for seed in range(3, SIZES["256"][1]):
+        unit("256", seed, ("top_k",))
+    for seed in range(1, SIZES["256"][1]):
+        unit("256", seed, every)
+    for seed in range(SIZES["1000"][1]):
+        unit("1000", seed, costly)
+    for seed in range(SCHEDULE_SEEDS):
+        unit("256", seed, ("full",), schedule="constant")
     result["complete"] = True
     save()
 
