@@ -214,18 +214,19 @@ def main() -> None:
         unit("256", 0, ("top_k", "full", "bitfit", "lora"))
         return
     # Priority order, so that a run cut short still answers the main questions: the cheap regimes
-    # (frozen, top_k) over seeds and sizes and the schedule control first, one seed of the costly
-    # regimes (full, bitfit, lora) at 256 tweets, then their other seeds, then the larger size.
+    # (frozen, top_k) over 3 seeds, one seed of the costly regimes (full, bitfit, lora), the
+    # schedule control, the probe at the larger sizes; then the other seeds and the costly regimes
+    # at 1,000 tweets.
     every = ("top_k", "full", "bitfit", "lora")
     costly = ("full", "bitfit", "lora")
     for seed in range(3):
         unit("256", seed, ("top_k",))
+    unit("256", 0, costly)
     for seed in range(SCHEDULE_SEEDS):
         unit("256", seed, ("top_k",), schedule="constant")
     for size, seeds in [("1000", SIZES["1000"][1]), *((s, n) for s, (_, n) in FROZEN_ONLY.items())]:
         for seed in range(seeds):
             unit(size, seed, ())
-    unit("256", 0, every)
     for seed in range(SIZES["1000"][1]):
         unit("1000", seed, ("top_k",))
     for seed in range(3, SIZES["256"][1]):
