@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -482,7 +483,9 @@ def peft_lora(encoder: nn.Module, rank: int = 8, alpha: float = 16.0,
     for i, name in enumerate(targets):
         checks.check_choice(f"targets[{i}]", name, ("query", "key", "value"))
     config = peft.LoraConfig(r=rank, lora_alpha=alpha, target_modules=list(targets), lora_dropout=0.0, bias="none")
-    return peft.get_peft_model(encoder, config).base_model.model
+    with warnings.catch_warnings():  # peft asks transformers about gradient checkpointing with a deprecated name
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return peft.get_peft_model(encoder, config).base_model.model
 
 
 def build_regime(
