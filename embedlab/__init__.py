@@ -6,8 +6,8 @@ later one. Shared: ``checks`` (the input contract), ``device`` (device, seeds, d
 ``corpora`` (data and pretrained files, checksummed, and their splits), ``plot`` (figures, CJK
 font). By chapter: ``text`` (01), ``wordvec`` and ``skipgram`` (02), ``pooling`` (05, and the
 classifier family every chapter trains), ``grads`` (03), ``pretrained`` (04), ``train`` (05),
-``attention`` (06), ``encoder`` (07), ``finetune`` (08); last, ``selfcheck`` (the exercises'
-self-checks, which may use any module).
+``attention`` (06), ``encoder`` (07), ``finetune`` (08), ``retrieval`` (09); last, ``selfcheck``
+(the exercises' self-checks, which may use any module).
 
 Shape legend, one meaning per letter in every module: B batch, T tokens (Tq queries, Tk keys),
 N tokens of a whole batch in the flat bag layout, V vocabulary, D embedding, H heads, Dh head
@@ -35,5 +35,6 @@ MODULES = (
     "attention",
     "encoder",
     "finetune",
+    "retrieval",
     "selfcheck",
 )

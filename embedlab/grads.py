@@ -159,8 +159,9 @@ def embedding_grad(
 ) -> torch.Tensor:
     """Closed-form ``dL/dE`` of :func:`mean_pool_loss`, without autograd.
 
-    Row v is ``sum_b count_b(v) / n_b * W^T (p_b - onehot(y_b)) / B``: count_b(v) is how often v
-    sits at a non-padding position of sequence b, n_b the number of such positions.
+    Row i is ``sum_n count_n(i) / T_n * W^T (p_n - onehot(y_n)) / B``: count_n(i) is how often
+    token i sits at a non-padding position of sequence n, T_n the number of such positions
+    (the notation of book/notation.md).
 
     Args:
         as in :func:`mean_pool_loss`.
@@ -241,7 +242,7 @@ def binary_embedding_grad(
 ) -> torch.Tensor:
     """Closed-form ``dL/dE`` of :func:`binary_loss`, without autograd.
 
-    Row v is ``sum_b count_b(v) / n_b * (sigmoid(s_b) - y_b) / B * w``.
+    Row i is ``sum_n count_n(i) / T_n * (sigmoid(s_n) - y_n) / B * w``.
 
     Args:
         as in :func:`binary_loss`.
@@ -267,7 +268,7 @@ def _scatter_rows(
     embedding: torch.Tensor,
     padding_idx: int | None,
 ) -> torch.Tensor:
-    """Send each sequence's dL/dh_b / n_b to the rows of its real tokens, adding repeats."""
+    """Send each sequence's dL/dh_n / T_n to the rows of its real tokens, adding repeats."""
     keep = ~padding_mask  # (B, T)
     if padding_idx is not None:
         keep = keep & (token_ids != padding_idx)  # (B, T)

@@ -421,3 +421,64 @@ class BagClassifier(nn.Module):
         if self.config.num_classes == 1:
             return logits.squeeze(-1)  # (B, 1) -> (B,)
         return logits
+
+
+# --- sentence embeddings (chapter 09) ---
+# A pretrained encoder's last hidden states (B, T, D) -> one unit vector per sentence (B, D), the
+# way sentence-transformers makes them. Mean and max are the functions above; CLS pooling is the
+# one new pooling. Every pooling here reads the padding mask, never a position, so a batch padded
+# on the left gives the same vectors as one padded on the right.
+
+SENTENCE_POOLINGS = ("mean", "max", "cls")  # the poolings sentence_embedding knows
+
+
+def cls_pool(x: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
+    """The vector of each row's first real token (BERT's ``[CLS]``), wherever the padding is.
+
+    ``x[:, 0]`` is the same thing only when the padding is on the right: with left padding,
+    position 0 is padding. This function finds the first position that is not padding.
+
+    Args:
+        x: (B, T, D) token vectors.
+        padding_mask: (B, T) bool, True at padding.
+
+    Returns:
+        (B, D); an all-padding row gives zeros.
+    """
+    _check_pool_inputs(x, padding_mask)
+    first = (~padding_mask).int().argmax(dim=1)  # (B,) first real position (0 for an empty row)
+    pooled = x[torch.arange(x.shape[0], device=x.device), first]  # (B, T, D) -> (B, D)
+    empty = padding_mask.all(dim=1, keepdim=True)  # (B, 1)
+    return pooled.masked_fill(empty, 0.0)  # (B, D)
+
+
+def sentence_embedding(
+    x: torch.Tensor, padding_mask: torch.Tensor, pooling: str = "mean", normalize: bool = True
+) -> torch.Tensor:
+    """One vector per sentence from an encoder's token vectors: pool, then scale to length 1.
+
+    With ``pooling="mean"`` and ``normalize=True`` this is what
+    ``sentence_transformers.SentenceTransformer("all-MiniLM-L6-v2").encode`` computes from the
+    model's last hidden states.
+
+    Args:
+        x: (B, T, D) token vectors (e.g. ``last_hidden_state``).
+        padding_mask: (B, T) bool, True at padding.
+        pooling: ``"mean"`` (:func:`mean_pool`), ``"max"`` (:func:`max_pool`) or ``"cls"`` (:func:`cls_pool`).
+        normalize: divide each vector by its L2 norm (an all-padding row stays zero).
+
+    Returns:
+        (B, D).
+    """
+    checks.check_type("pooling", pooling, str, "a str")
+    checks.check_choice("pooling", pooling, SENTENCE_POOLINGS)
+    checks.check_bool("normalize", normalize)
+    if pooling == "mean":
+        pooled = mean_pool(x, padding_mask)  # (B, T, D) -> (B, D)
+    elif pooling == "max":
+        pooled = max_pool(x, padding_mask)  # (B, T, D) -> (B, D)
+    else:
+        pooled = cls_pool(x, padding_mask)  # (B, T, D) -> (B, D)
+    if not normalize:
+        return pooled
+    return F.normalize(pooled, p=2.0, dim=1)  # (B, D), each row of norm 1 (zeros stay zeros)

@@ -233,11 +233,355 @@ def _items(values: Iterable[object]) -> list[object]:
 
 # --- chapter 00 ---
 
+from collections import Counter  # noqa: E402 (this chapter's checks only)
+from collections.abc import Sequence  # noqa: E402
+
+
+def _tagged_sentences(name: str, sentences: object) -> Sequence:
+    """People's Daily as corpora.people_daily() returns it: sentences of (word, tag) pairs."""
+    checks.check_sequence(name, sentences, what="sentences of (word, tag) pairs")
+    for n, sentence in enumerate(sentences):
+        checks.check_sequence(f"{name}[{n}]", sentence, non_empty=False, what="(word, tag) pairs")
+        for i, pair in enumerate(sentence):
+            if not (isinstance(pair, tuple | list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise TypeError(f"{name}[{n}][{i}] must be a (word, tag) pair of str, got {checks.describe(pair)}")
+    return sentences
+
+
+def richest_tag(answer: object, sentences: object) -> Verdict:
+    """Check the tag with the most distinct words in a tagged corpus (chapter 00).
+
+    Args:
+        answer: the reader's tag, a str such as ``"v"``.
+        sentences: the corpus as ``corpora.people_daily()`` returns it.
+    """
+    _tagged_sentences("sentences", sentences)
+    per_tag = Counter(tag for _, tag in {(w, t) for s in sentences for w, t in s})
+    if not per_tag:
+        raise ValueError("sentences must hold at least one (word, tag) pair, got none")
+    best = max(per_tag.values())
+    what = "the tag with the most distinct words"
+    if answer is Ellipsis:
+        return verdict(False, what, NO_ANSWER)
+    if not isinstance(answer, str):
+        return verdict(False, what, f"expected a tag (a str), got {checks.describe(answer)}")
+    if answer not in per_tag:
+        return verdict(False, what, f"{answer!r} is not one of the corpus's {len(per_tag)} tags")
+    if per_tag[answer] != best:
+        return verdict(False, what, "another tag has more distinct words: count (word, tag) pairs once each")
+    return verdict(True, what)
+
+
+def zipf_exponent(answer: object, counts: object, first: object, last: object) -> Verdict:
+    """Check a Zipf exponent fitted by least squares of log count on log rank (chapter 00).
+
+    Args:
+        answer: the reader's exponent alpha (a number; count(r) ~ r ** -alpha).
+        counts: word counts sorted from the most frequent, rank 1 first.
+        first: the first rank of the fit (1-based, inclusive).
+        last: the last rank of the fit (inclusive).
+    """
+    values = checks.check_numbers("counts", counts, dim=1)
+    if (values <= 0).any():
+        raise ValueError("counts must all be positive (their logarithm is fitted), got a count <= 0")
+    first = checks.check_int("first", first, at_least=1)
+    last = checks.check_int("last", last, at_least=first + 1, at_most=len(values))
+    ranks = np.arange(first, last + 1, dtype=np.float64)
+    slope, _ = np.polyfit(np.log(ranks), np.log(values[first - 1 : last]), deg=1)
+    what = f"the Zipf exponent over ranks {first} to {last}"
+    if isinstance(answer, int | float) and not isinstance(answer, bool) and math.isclose(answer, slope, abs_tol=1e-3):
+        return verdict(False, what, "that is the slope itself; the exponent alpha is minus the slope")
+    return compare_number(answer, float(-slope), what, atol=1e-3, rtol=0.0,
+                          hint="Fit log(count) on log(rank) over exactly those ranks (rank 1 is the most frequent word)")
+
+
+def share_longer_than(answer: object, texts: object, length: object) -> Verdict:
+    """Check the share of texts longer than ``length`` characters (chapter 00).
+
+    Args:
+        answer: the reader's share, a number between 0 and 1.
+        texts: the texts, a list of str.
+        length: the length in characters that a text must exceed.
+    """
+    checks.check_str_list("texts", texts, non_empty=True)
+    length = checks.check_int("length", length, at_least=0)
+    expected = sum(len(t) > length for t in texts) / len(texts)
+    return compare_number(answer, expected, f"the share of texts longer than {length} characters",
+                          atol=1e-9, rtol=0.0,
+                          hint=f"Give a share between 0 and 1, of the texts with more than {length} characters")
+
 # --- chapter 01 ---
+
+from embedlab import text  # noqa: E402 (the chapters' checks use the package's own code)
+
+
+def vocab_size_at_min_freq(answer: object, token_lists: object, min_freq: object) -> Verdict:
+    """Check the size of ``text.Vocab.build(token_lists, min_freq=min_freq)`` (chapter 01).
+
+    Args:
+        answer: the reader's number of entries, an int.
+        token_lists: the tokenized corpus, a list of lists of str.
+        min_freq: the threshold, an int >= 1.
+    """
+    min_freq = checks.check_int("min_freq", min_freq, at_least=1)
+    expected = len(text.Vocab.build(token_lists, min_freq=min_freq))
+    what = f"the number of entries of a vocabulary with min_freq={min_freq}"
+    if answer == expected - 2 and not isinstance(answer, bool):
+        return verdict(False, what, "count the two specials <pad> and <unk> as entries too")
+    return compare_number(answer, float(expected), what, atol=0.0, rtol=0.0)
+
+
+def unknown_characters(answer: object, characters: object, known: object) -> Verdict:
+    """Check which of ``characters`` a tokenizer's vocabulary lacks (chapter 01).
+
+    Args:
+        answer: the reader's characters, a list or set of str.
+        characters: the characters to look up, a list of str.
+        known: the tokenizer's vocabulary: a dict (``tokenizer.vocab``), set, list or tuple of str.
+    """
+    checks.check_str_list("characters", characters, non_empty=True)
+    if isinstance(known, str) or not isinstance(known, dict | set | frozenset | list | tuple):
+        raise TypeError(f"known must be a dict, set, list or tuple of str, got {checks.describe(known)}")
+    bad = next((k for k in known if not isinstance(k, str)), None)
+    if bad is not None:
+        raise TypeError(f"known must hold str entries, got {checks.describe(bad)}")
+    vocabulary = set(known)
+    expected = {ch for ch in characters if ch not in vocabulary}
+    return compare_set(answer, expected, "the characters that the vocabulary lacks",
+                       hint="A character is unknown when it is not a key of the vocabulary")
+
+
+def bucketed_padding_share(answer: object, id_lists: object, batch_size: object) -> Verdict:
+    """Check the padding share after sorting ``id_lists`` by length into batches (chapter 01).
+
+    Args:
+        answer: the reader's share of padded cells, a number between 0 and 1.
+        id_lists: the sequences of ids, a list of lists of int.
+        batch_size: the size of each batch after sorting, an int >= 1.
+    """
+    checks.check_id_lists("id_lists", id_lists)
+    batch_size = checks.check_int("batch_size", batch_size, at_least=1)
+    if any(len(ids) == 0 for ids in id_lists):
+        raise ValueError("id_lists must not hold empty sequences, got an empty one")
+    ordered = sorted(id_lists, key=len)
+    masks = [text.pad_batch(ordered[i : i + batch_size])[1] for i in range(0, len(ordered), batch_size)]
+    expected = sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks)
+    return compare_number(answer, expected, f"the padding share of sorted batches of {batch_size}",
+                          atol=1e-6, rtol=0.0,
+                          hint="Sort by length first, then pad each batch to its own longest sequence")
+
+
+def masked_max(answer: object, vectors: object, padding_mask: object) -> Verdict:
+    """Check a max over the real tokens of a padded batch (chapter 01).
+
+    Args:
+        answer: the reader's pooled vectors, a (B, D) tensor.
+        vectors: the token vectors, a (B, T, D) floating tensor.
+        padding_mask: (B, T) bool, True at padding; every row has a real token.
+    """
+    checks.check_tensor("vectors", vectors, dim=3, floating=True, shape_text="(B, T, D)")
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(vectors.shape[:2]))
+    checks.check_rows_not_empty("padding_mask", padding_mask)
+    pad = padding_mask.to(vectors.device).unsqueeze(-1)
+    expected = vectors.detach().masked_fill(pad, float("-inf")).amax(dim=1)
+    what = "the max over real tokens"
+    zero_filled = vectors.detach().masked_fill(pad, 0.0).amax(dim=1)
+    got = _as_tensor(answer)
+    if got is not None and got.shape == expected.shape and not torch.equal(zero_filled, expected):
+        if torch.allclose(got.double(), zero_filled.cpu().double()):
+            return verdict(False, what, "padding won the max where every real value is negative: fill it with -inf")
+    return compare_tensor(answer, expected, what, atol=1e-6, rtol=1e-5)
 
 # --- chapter 02 ---
 
+
+def softmax_centre_grad(answer: object, out_vectors: torch.Tensor, v_c: torch.Tensor, o: int) -> Verdict:
+    """Check the full-softmax gradient dL/dv_c of L = -log p(o | c) (chapter 02's first exercise).
+
+    Args:
+        answer: the reader's (D,) gradient.
+        out_vectors: (V, D) floating output vectors u_w.
+        v_c: (D,) floating centre vector.
+        o: the observed outside word, in [0, V).
+    """
+    checks.check_tensor("out_vectors", out_vectors, dim=2, floating=True, shape_text="(V, D)")
+    checks.check_tensor("v_c", v_c, dim=1, floating=True, shape=(out_vectors.shape[1],), shape_text="(D,)")
+    o = checks.check_int("o", o, at_least=0, at_most=out_vectors.shape[0] - 1)
+    centre = v_c.detach().double().requires_grad_(True)
+    loss = -torch.log_softmax(out_vectors.detach().double() @ centre, dim=0)[o]
+    (expected,) = torch.autograd.grad(loss, centre)
+    return compare_tensor(
+        answer, expected, "the full-softmax gradient with respect to v_c", atol=1e-6, rtol=1e-4,
+        hint="It is the softmax-weighted mean of the output vectors minus u_o.",
+    )
+
+
+def ppmi_dense(answer: object, counts: torch.Tensor, cds: float = 1.0) -> Verdict:
+    """Check a PPMI matrix of a small dense co-occurrence table (chapter 02).
+
+    Args:
+        answer: the reader's (V, V) PPMI matrix.
+        counts: (V, V) non-negative floating counts, at least one positive.
+        cds: the context smoothing exponent, in (0, 1].
+    """
+    from embedlab import wordvec
+
+    checks.check_tensor("counts", counts, dim=2, floating=True, shape_text="(V, V)")
+    checks.check_finite("counts", counts)
+    if bool((counts < 0).any()) or not bool((counts > 0).any()):
+        raise ValueError("counts must be non-negative with at least one positive count")
+    expected = wordvec.ppmi(counts.detach().double().to_sparse(), cds).to_dense()
+    return compare_tensor(
+        answer, expected, "the PPMI matrix", atol=1e-6, rtol=1e-4,
+        hint="PMI is log P(w, c) / (P(w) P(c)); negative values and empty cells become 0.",
+    )
+
+
+def analogy_answer(
+    answer: object, vectors: torch.Tensor, vocab: object, a: str, b: str, c: str, method: str = "3cosmul"
+) -> Verdict:
+    """Check the best answer to ``a : b :: c : ?`` (a, b, c left out) by 3CosAdd or 3CosMul (chapter 02).
+
+    Args:
+        answer: the reader's word (a str).
+        vectors: (V, D) word vectors in ``vocab``'s order.
+        vocab: their :class:`embedlab.text.Vocab`.
+        a, b, c: words of the vocabulary.
+        method: ``"3cosadd"`` or ``"3cosmul"``.
+    """
+    from embedlab import wordvec
+
+    ((expected, _),) = wordvec.analogy(vectors, vocab, a, b, c, k=1, method=method)
+    what = f"the {method} answer to {a} : {b} :: {c} : ?"
+    if answer is Ellipsis:
+        return verdict(False, what, NO_ANSWER)
+    if not isinstance(answer, str):
+        return verdict(False, what, f"expected a word (str), got {checks.describe(answer)}")
+    if answer in (a, b, c):
+        return verdict(False, what, "that is one of the question words: leave a, b and c out")
+    return verdict(answer == expected, what, "another word scores higher; check the formula and the +1 / 2")
+
+
 # --- chapter 03 ---
+
+import torch.nn.functional as F  # noqa: E402 (this chapter's checks only)
+
+from embedlab import grads  # noqa: E402
+
+
+def _close(answer: object, other: torch.Tensor) -> bool:
+    """Whether ``answer`` is a tensor of ``other``'s shape and values (for naming a known mistake)."""
+    got = _as_tensor(answer)
+    return got is not None and got.shape == other.shape and torch.allclose(got.double(), other.detach().cpu().double())
+
+
+def _masked_mean_loss(token_ids, padding_mask, leaf, weight, bias, labels, **embedding_options) -> torch.Tensor:
+    real = (~padding_mask).to(leaf.dtype).unsqueeze(-1)  # (B, T, 1)
+    rows = F.embedding(token_ids, leaf, **embedding_options)  # (B, T) -> (B, T, D)
+    pooled = (rows * real).sum(1) / real.sum(1)  # (B, D)
+    return F.cross_entropy(pooled @ weight.T + bias, labels)
+
+
+def max_pool_grad(
+    answer: object,
+    token_ids: object,
+    padding_mask: object,
+    embedding: object,
+    weight: object,
+    bias: object,
+    labels: object,
+) -> Verdict:
+    """Check dL/dE of the chapter's classifier with max pooling over real tokens (chapter 03).
+
+    Args:
+        answer: the reader's gradient, a (V, D) tensor.
+        token_ids, padding_mask, embedding, weight, bias, labels: as in
+            :func:`embedlab.grads.mean_pool_loss`.
+    """
+    grads.mean_pool_loss(token_ids, padding_mask, embedding, weight, bias, labels)  # checks the context
+    with torch.enable_grad():
+        leaf = embedding.detach().clone().requires_grad_(True)
+        rows = F.embedding(token_ids, leaf).masked_fill(padding_mask.unsqueeze(-1), float("-inf"))
+        pooled = rows.max(dim=1).values  # (B, T, D) -> (B, D)
+        F.cross_entropy(pooled @ weight.T + bias, labels).backward()
+    what = "dL/dE with max pooling"
+    mean_grad = grads.embedding_grad(token_ids, padding_mask, embedding, weight, bias, labels)
+    if _close(answer, mean_grad):
+        return verdict(False, what, "that is the mean-pooling gradient: with a max, only the winning entry of "
+                       "each (review, dimension) receives the gradient")
+    return compare_tensor(answer, leaf.grad, what, atol=1e-8, rtol=1e-6)
+
+
+def scaled_grad_by_freq(
+    answer: object,
+    token_ids: object,
+    padding_mask: object,
+    embedding: object,
+    weight: object,
+    bias: object,
+    labels: object,
+) -> Verdict:
+    """Check dL/dE of the chapter's classifier under ``scale_grad_by_freq=True`` (chapter 03).
+
+    Args:
+        answer: the reader's gradient, a (V, D) tensor.
+        token_ids, padding_mask, embedding, weight, bias, labels: as in
+            :func:`embedlab.grads.mean_pool_loss`; the lookup uses ``padding_idx=0``.
+    """
+    plain = grads.embedding_grad(token_ids, padding_mask, embedding, weight, bias, labels)  # checks too
+    with torch.enable_grad():
+        leaf = embedding.detach().clone().requires_grad_(True)
+        _masked_mean_loss(token_ids, padding_mask, leaf, weight, bias, labels,
+                          padding_idx=0, scale_grad_by_freq=True).backward()
+    what = "dL/dE with scale_grad_by_freq=True"
+    if _close(answer, plain) and not torch.allclose(plain, leaf.grad):
+        return verdict(False, what, "that is the unscaled gradient: divide each row by how often its token occurs "
+                       "in the mini-batch")
+    return compare_tensor(answer, leaf.grad, what, atol=1e-8, rtol=1e-6)
+
+
+def rows_changed_by_weight_decay(answer: object, weight_before: object) -> Verdict:
+    """Check how many rows one SGD step with weight decay changes (chapter 03).
+
+    Args:
+        answer: the reader's count of changed rows, an int.
+        weight_before: the (V, D) embedding matrix before the step.
+    """
+    checks.check_tensor("weight_before", weight_before, dim=2, floating=True, shape_text="(V, D)")
+    expected = int((weight_before != 0).any(dim=1).sum())
+    return compare_number(answer, float(expected), "the rows that one step with weight decay changes",
+                          atol=0.0, rtol=0.0,
+                          hint="Weight decay adds lambda * E_i to the gradient of every row, in the batch or not")
+
+
+def soft_label_grad(
+    answer: object,
+    token_ids: object,
+    padding_mask: object,
+    embedding: object,
+    weight: object,
+    bias: object,
+    targets: object,
+) -> Verdict:
+    """Check dL/dE of the one-logit classifier with soft targets in [0, 1] (chapter 03).
+
+    Args:
+        answer: the reader's gradient, a (V, D) tensor.
+        token_ids, padding_mask, embedding, weight, bias: as in :func:`embedlab.grads.binary_loss`.
+        targets: (B,) float targets in [0, 1].
+    """
+    checks.check_tensor("targets", targets, dim=1, floating=True, shape_text="(B,)")
+    if targets.device.type == "cpu" and bool(((targets < 0) | (targets > 1)).any()):
+        raise ValueError("targets must be floating-point values in [0, 1], got values outside")
+    grads.binary_loss(token_ids, padding_mask, embedding, weight, bias, targets)  # checks the context
+    with torch.enable_grad():
+        leaf = embedding.detach().clone().requires_grad_(True)
+        grads.binary_loss(token_ids, padding_mask, leaf, weight, bias, targets).backward()
+    what = "dL/dE with soft targets"
+    hard = grads.binary_embedding_grad(token_ids, padding_mask, embedding, weight, bias, targets.round())
+    if _close(answer, hard) and not torch.allclose(hard, leaf.grad):
+        return verdict(False, what, "that is the gradient for the hard labels: use the smoothed targets")
+    return compare_tensor(answer, leaf.grad, what, atol=1e-8, rtol=1e-6)
 
 # --- chapter 04 ---
 
@@ -300,3 +644,70 @@ def rows_that_move(answer: object, token_ids: torch.Tensor, padding_mask: torch.
 
 
 # --- chapter 09 ---
+
+
+def recall_by_hand(answer: object, scores: torch.Tensor, relevant: torch.Tensor, k: int) -> Verdict:
+    """Exercise 09 (Recall@k from the top k): the per-query Recall@k of ``scores``.
+
+    Args:
+        answer: the reader's (Q,) per-query recall.
+        scores: (Q, M) the method's scores.
+        relevant: (Q, M) bool, True where the passage answers the query.
+        k: the cut-off.
+    """
+    from embedlab import retrieval
+
+    expected = retrieval.recall_at_k(scores, relevant, k)  # (Q,)
+    return compare_tensor(
+        answer, expected, f"the per-query Recall@{k}", atol=1e-9, rtol=0,
+        hint="divide by each query's number of relevant passages, not by k",
+    )
+
+
+def _ranks(scores: torch.Tensor) -> torch.Tensor:
+    """(Q, M) rank of every passage under ``scores``, 1 = best, ties broken by position."""
+    order = scores.argsort(dim=1, descending=True, stable=True)  # (Q, M)
+    return order.argsort(dim=1) + 1
+
+
+def fused_mrr(
+    answer: object, scores_a: torch.Tensor, scores_b: torch.Tensor, relevant: torch.Tensor, c: int = 60
+) -> Verdict:
+    """Exercise 09 (fuse the two rankings): the MRR of reciprocal rank fusion of two methods.
+
+    Args:
+        answer: the reader's MRR (a number).
+        scores_a: (Q, M) one method's scores (e.g. BM25).
+        scores_b: (Q, M) the other's (e.g. MiniLM).
+        relevant: (Q, M) bool.
+        c: the constant of the fusion, 1 / (c + rank).
+    """
+    from embedlab import retrieval
+
+    checks.check_tensor("scores_a", scores_a, dim=2, floating=True, shape_text="(Q, M)")
+    checks.check_tensor("scores_b", scores_b, shape=tuple(scores_a.shape), floating=True, shape_text="(Q, M)")
+    checks.check_int("c", c, at_least=0)
+    a, b = scores_a.detach().cpu(), scores_b.detach().cpu()
+    fused = 1.0 / (c + _ranks(a)).double() + 1.0 / (c + _ranks(b)).double()  # (Q, M)
+    expected = float(retrieval.reciprocal_rank(fused, relevant.cpu()).mean())
+    return compare_number(
+        answer, expected, "the MRR of the fused ranking", atol=1e-6, rtol=0,
+        hint=f"score every passage 1/({c} + rank) under each method, rank 1 = best, and add the two",
+    )
+
+
+def scaling_exponent(answer: object, sizes: object, seconds: object) -> Verdict:
+    """Exercise 09 (how long at ten million?): the exponent b of seconds ~ sizes^b.
+
+    Args:
+        answer: the reader's exponent (a number).
+        sizes: the collection sizes measured.
+        seconds: the time at each size.
+    """
+    from embedlab import retrieval
+
+    expected = retrieval.power_law_exponent(sizes, seconds)
+    return compare_number(
+        answer, expected, "the exponent of time against size", atol=1e-6, rtol=0,
+        hint="fit a straight line to log(time) against log(size) over all sizes",
+    )

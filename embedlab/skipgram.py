@@ -492,6 +492,7 @@ class TrainedSkipGram:
     config: SkipGramConfig  # the settings of the run
     epoch_losses: list[float] = field(default_factory=list)  # mean loss per (context, centre) pair
     pairs_per_epoch: list[int] = field(default_factory=list)  # (context, centre) pairs seen
+    steps_per_epoch: list[int] = field(default_factory=list)  # SGD updates (batches) per epoch
 
     def __post_init__(self) -> None:
         checks.check_type("vocab", self.vocab, Vocab, "an embedlab.text.Vocab")
@@ -687,11 +688,12 @@ def train(
     bar = tqdm(total=config.epochs, desc="skip-gram", unit="epoch", **switch)
     with _own_threads(config.workers) as pool:
         for epoch in range(config.epochs):
-            loss, pairs = _train_epoch(
+            loss, pairs, steps = _train_epoch(
                 epoch, (in_w, out_w), (token_ids, sentence_ids), keep, table, config, generator, pool
             )
             result.epoch_losses.append(loss)
             result.pairs_per_epoch.append(pairs)
+            result.steps_per_epoch.append(steps)
             bar.set_postfix(loss=f"{result.epoch_losses[-1]:.3f}")
             bar.update(1)
     bar.close()
@@ -707,8 +709,8 @@ def _train_epoch(
     config: SkipGramConfig,
     generator: torch.Generator,
     pool: ThreadPoolExecutor | None,
-) -> tuple[float, int]:
-    """One pass over the corpus; returns (mean loss per pair, pairs seen)."""
+) -> tuple[float, int, int]:
+    """One pass over the corpus; returns (mean loss per pair, pairs seen, SGD steps)."""
     in_w, out_w = tables
     batches = epoch_batches(corpus[0], corpus[1], keep, noise, config, generator)
     loss_sum = torch.zeros((), dtype=torch.float64)
@@ -718,7 +720,7 @@ def _train_epoch(
         lr = config.lr - (config.lr - config.min_lr) * done
         loss_sum += _sgd_step(in_w, out_w, contexts, targets, weights, lr, pool)
         pairs += int(weights[..., 0].sum())
-    return float(loss_sum) / max(pairs, 1), pairs
+    return float(loss_sum) / max(pairs, 1), pairs, len(batches)
 
 
 @contextmanager

@@ -107,7 +107,8 @@ def test_every_toc_entry_exists():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_tags_are_known(path):
     known = {"remove-cell", "remove-input", "remove-output", "hide-input", "hide-output", "hide-cell",
-             "nbval-ignore-output", "nbval-skip", "raises-exception"}
+             "nbval-ignore-output", "nbval-skip", "raises-exception",
+             "solution"}  # "solution": an exercise solution's code (tools/student.py stubs it)
     for i, cell in enumerate(_cells(path)):
         tags = set(cell.get("metadata", {}).get("tags", []))
         assert tags <= known, f"{path.name} cell {i}: unknown tags {sorted(tags - known)}"

@@ -481,3 +481,82 @@ BAD_CALLS += [
     ("pooling.bag_max_by_lookup", lambda: pooling.bag_max_by_lookup(None, torch.zeros(1, dtype=torch.long), torch.zeros(1, dtype=torch.long)), TypeError, "bag must be an nn.EmbeddingBag"),
     ("pooling.bag_max_by_lookup", lambda: pooling.bag_max_by_lookup(nn.EmbeddingBag(3, 2, mode="max"), torch.zeros(2, dtype=torch.long), torch.tensor([1])), ValueError, "offsets"),
 ]
+
+
+# --- sentence embeddings (chapter 09) ---
+
+
+def _left_padded(x, padding_mask):
+    """The same rows with their padding moved to the left: real tokens last, in their order."""
+    lengths = (~padding_mask).sum(dim=1)  # (B,)
+    left_x, left_mask = torch.empty_like(x), torch.ones_like(padding_mask)
+    for b, n in enumerate(lengths.tolist()):
+        shift = x.shape[1] - n
+        left_x[b] = torch.roll(x[b], shifts=shift, dims=0)  # real tokens move to the end
+        left_mask[b, shift:] = False
+    return left_x, left_mask
+
+
+@pytest.mark.parametrize("shape,lengths", CASES)
+def test_cls_pool_is_the_first_real_token(shape, lengths):
+    x, padding_mask = _batch(shape, lengths)
+    torch.testing.assert_close(pooling.cls_pool(x, padding_mask), _loop(x, lengths, lambda v: v[0]))
+
+
+def test_left_padding_moves_the_real_tokens_to_the_end():
+    x, padding_mask = _batch((2, 4, 3), [4, 2])
+    left_x, left_mask = _left_padded(x, padding_mask)
+    assert left_mask.tolist() == [[False] * 4, [True, True, False, False]]
+    torch.testing.assert_close(left_x[1, 2:], x[1, :2])
+
+
+@pytest.mark.parametrize("shape,lengths", CASES)
+@pytest.mark.parametrize(
+    "pool",
+    [sum_pool, mean_pool, sqrt_n_pool, max_pool, pooling.cls_pool,
+     lambda x, m: attention_pool(x, m, device.randn((x.shape[2],), 3).to(x.dtype))[0]],
+    ids=["sum", "mean", "sqrtn", "max", "cls", "attention"],
+)
+def test_the_padding_trap_left_and_right_padding_give_the_same_vectors(shape, lengths, pool):
+    x, padding_mask = _batch(shape, lengths)
+    left_x, left_mask = _left_padded(x, padding_mask)
+    torch.testing.assert_close(pool(left_x, left_mask), pool(x, padding_mask))
+
+
+def test_the_padding_trap_position_zero_is_padding_under_left_padding():
+    """The control: taking x[:, 0] as the [CLS] vector is right with right padding, wrong with left."""
+    x, padding_mask = _batch((2, 4, 3), [4, 2])
+    left_x, left_mask = _left_padded(x, padding_mask)
+    torch.testing.assert_close(x[:, 0], pooling.cls_pool(x, padding_mask))
+    assert not torch.allclose(left_x[:, 0], pooling.cls_pool(left_x, left_mask))
+    assert float(left_x[1, 0].abs().min()) == 1e6  # the padding vector of _batch
+
+
+@pytest.mark.parametrize("name,pool", [("mean", mean_pool), ("max", max_pool), ("cls", pooling.cls_pool)])
+def test_sentence_embedding_pools_then_normalises(name, pool):
+    x, padding_mask = _batch((4, 5, 8), [5, 0, 2, 1])
+    raw = pooling.sentence_embedding(x, padding_mask, name, normalize=False)
+    torch.testing.assert_close(raw, pool(x, padding_mask))
+    unit = pooling.sentence_embedding(x, padding_mask, name)
+    norms = unit.norm(dim=1)
+    torch.testing.assert_close(norms[[0, 2, 3]], torch.ones(3, dtype=x.dtype))
+    assert norms[1] == 0  # the all-padding row stays zero, no NaN
+    torch.testing.assert_close(unit[[0, 2, 3]], raw[[0, 2, 3]] / raw[[0, 2, 3]].norm(dim=1, keepdim=True))
+
+
+def test_sentence_embedding_has_no_nan_gradient_from_an_empty_row():
+    x, padding_mask = _batch((2, 3, 4), [3, 0])
+    x = x.clone().requires_grad_(True)
+    pooling.sentence_embedding(x, padding_mask, "cls").sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+BAD_CALLS += [
+    ("pooling.cls_pool", lambda: pooling.cls_pool(X.tolist(), MASK), TypeError, "x must be a tensor"),
+    ("pooling.cls_pool", lambda: pooling.cls_pool(X, MASK[:, :2]), ValueError, "padding_mask must have shape (B, T)"),
+    ("pooling.cls_pool", lambda: pooling.cls_pool(X, MASK.long()), ValueError, "padding_mask"),
+    ("pooling.sentence_embedding", lambda: pooling.sentence_embedding(X, MASK, "median"), ValueError, "pooling must be one of"),
+    ("pooling.sentence_embedding", lambda: pooling.sentence_embedding(X, MASK, 0), TypeError, "pooling must be a str"),
+    ("pooling.sentence_embedding", lambda: pooling.sentence_embedding(X, MASK, normalize=1), TypeError, "normalize must be True or False"),
+    ("pooling.sentence_embedding", lambda: pooling.sentence_embedding(None, MASK), TypeError, "x must be a tensor"),
+]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from embedlab import selfcheck
+from embedlab import grads, selfcheck, text
 
 WHAT = "the answer"
 
@@ -136,11 +136,235 @@ def test_a_wrong_answer_never_raises(answer):
 
 # --- chapter 00 ---
 
+TAGGED = [[("中国", "ns"), ("发展", "vn"), ("的", "u")], [("北京", "ns"), ("上海", "ns"), ("是", "v")]]
+
+
+def test_richest_tag_passes_on_the_solution_and_fails_on_the_stub_and_on_a_token_count(capsys):
+    assert selfcheck.richest_tag("ns", TAGGED)
+    assert not selfcheck.richest_tag(..., TAGGED)
+    assert not selfcheck.richest_tag("u", TAGGED)  # a tag, but not the richest
+    assert not selfcheck.richest_tag("x", TAGGED)  # not a tag of the corpus
+    assert not selfcheck.richest_tag(["ns"], TAGGED)
+    assert "'ns'" not in capsys.readouterr().out  # the answer is never printed
+
+
+def test_zipf_exponent_passes_on_minus_the_slope_and_fails_on_the_slope_itself():
+    counts = [1000 / r for r in range(1, 201)]  # alpha = 1 exactly
+    assert selfcheck.zipf_exponent(1.0, counts, 1, 100)
+    assert not selfcheck.zipf_exponent(..., counts, 1, 100)
+    assert not selfcheck.zipf_exponent(-1.0, counts, 1, 100)  # the slope, not the exponent
+    assert not selfcheck.zipf_exponent(0.7, counts, 1, 100)
+
+
+def test_share_longer_than_passes_on_the_share_and_fails_on_a_percentage_or_on_at_least():
+    texts = ["a" * 100, "b" * 101, "c" * 5, "d" * 200]
+    assert selfcheck.share_longer_than(0.5, texts, 100)
+    assert not selfcheck.share_longer_than(..., texts, 100)
+    assert not selfcheck.share_longer_than(50.0, texts, 100)  # a percentage
+    assert not selfcheck.share_longer_than(0.75, texts, 100)  # >= instead of >
+
+
+BAD_CALLS += [
+    ("selfcheck.richest_tag", lambda: selfcheck.richest_tag("n", "text"), TypeError, "sentences must be a list"),
+    ("selfcheck.richest_tag", lambda: selfcheck.richest_tag("n", [[("w", 1)]]), TypeError, "(word, tag) pair"),
+    ("selfcheck.richest_tag", lambda: selfcheck.richest_tag("n", [[]]), ValueError, "at least one (word, tag)"),
+    ("selfcheck.zipf_exponent", lambda: selfcheck.zipf_exponent(1.0, [3, 2, 0], 1, 3), ValueError, "positive"),
+    ("selfcheck.zipf_exponent", lambda: selfcheck.zipf_exponent(1.0, [3, 2, 1], 1, 9), ValueError, "last must be"),
+    ("selfcheck.zipf_exponent", lambda: selfcheck.zipf_exponent(1.0, [3, 2, 1], 1.0, 3), TypeError, "first must be"),
+    ("selfcheck.share_longer_than", lambda: selfcheck.share_longer_than(0.5, [], 3), ValueError, "texts must hold"),
+    ("selfcheck.share_longer_than", lambda: selfcheck.share_longer_than(0.5, ["ab"], -1), ValueError, "length must"),
+    ("selfcheck.share_longer_than", lambda: selfcheck.share_longer_than(0.5, "ab", 1), TypeError, "texts must be"),
+]
+
 # --- chapter 01 ---
+
+TOKENS = [["the", "cat"], ["the", "dog"], ["the", "cat", "sat"]]
+
+
+def test_vocab_size_at_min_freq_passes_on_the_size_and_fails_without_the_specials(capsys):
+    assert selfcheck.vocab_size_at_min_freq(4, TOKENS, 2)  # <pad>, <unk>, the, cat
+    assert not selfcheck.vocab_size_at_min_freq(..., TOKENS, 2)
+    assert not selfcheck.vocab_size_at_min_freq(2, TOKENS, 2)
+    assert "specials" in capsys.readouterr().out
+    assert not selfcheck.vocab_size_at_min_freq(6, TOKENS, 2)  # min_freq ignored
+
+
+def test_unknown_characters_passes_on_the_missing_ones_and_fails_on_the_known_ones():
+    vocab = {"的": 0, "新": 1, "[UNK]": 2}
+    top = ["的", "在", "新", "了"]
+    assert selfcheck.unknown_characters(["在", "了"], top, vocab)
+    assert selfcheck.unknown_characters({"了", "在"}, top, vocab)
+    assert not selfcheck.unknown_characters(..., top, vocab)
+    assert not selfcheck.unknown_characters(["的", "新"], top, vocab)
+    assert not selfcheck.unknown_characters("在了", top, vocab)
+
+
+def test_bucketed_padding_share_passes_when_sorted_and_fails_on_the_unsorted_share():
+    batch = [[1] * 10, [1], [1] * 9, [1] * 2]
+    assert selfcheck.bucketed_padding_share(2 / 24, batch, 2)  # sorted: (1, 2) and (9, 10)
+    assert not selfcheck.bucketed_padding_share(..., batch, 2)
+    unsorted = 16 / 38  # (10, 1) and (9, 2): 9 + 7 padded cells of 20 + 18
+    assert abs(unsorted - sum(int(text.pad_batch(batch[i : i + 2])[1].sum()) for i in (0, 2)) / 38) < 1e-12
+    assert not selfcheck.bucketed_padding_share(unsorted, batch, 2)
+
+
+def test_masked_max_passes_with_minus_infinity_and_names_a_zero_fill(capsys):
+    vectors = torch.tensor([[[1.0, -2.0], [3.0, -1.0]], [[-1.0, -3.0], [0.0, 0.0]]])
+    padding_mask = torch.tensor([[False, False], [False, True]])
+    right = torch.tensor([[3.0, -1.0], [-1.0, -3.0]])
+    assert selfcheck.masked_max(right, vectors, padding_mask)
+    assert not selfcheck.masked_max(..., vectors, padding_mask)
+    capsys.readouterr()
+    assert not selfcheck.masked_max(torch.tensor([[3.0, -1.0], [0.0, 0.0]]), vectors, padding_mask)
+    assert "-inf" in capsys.readouterr().out
+    assert not selfcheck.masked_max(vectors.amax(1), vectors, padding_mask)
+
+
+BAD_CALLS += [
+    ("selfcheck.vocab_size_at_min_freq", lambda: selfcheck.vocab_size_at_min_freq(4, TOKENS, 0), ValueError, "min_freq"),
+    ("selfcheck.vocab_size_at_min_freq", lambda: selfcheck.vocab_size_at_min_freq(4, "the cat", 1), TypeError, "token_lists"),
+    ("selfcheck.unknown_characters", lambda: selfcheck.unknown_characters([], "的", {}), TypeError, "characters must be"),
+    ("selfcheck.unknown_characters", lambda: selfcheck.unknown_characters([], ["的"], "的"), TypeError, "known must be"),
+    ("selfcheck.unknown_characters", lambda: selfcheck.unknown_characters([], ["的"], [1]), TypeError, "known must hold"),
+    ("selfcheck.bucketed_padding_share", lambda: selfcheck.bucketed_padding_share(0.1, [[1]], 0), ValueError, "batch_size"),
+    ("selfcheck.bucketed_padding_share", lambda: selfcheck.bucketed_padding_share(0.1, [[1], []], 2), ValueError, "empty"),
+    ("selfcheck.bucketed_padding_share", lambda: selfcheck.bucketed_padding_share(0.1, "ab", 2), TypeError, "id_lists"),
+    ("selfcheck.masked_max", lambda: selfcheck.masked_max(None, torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.bool)), ValueError, "vectors must have shape"),
+    ("selfcheck.masked_max", lambda: selfcheck.masked_max(None, torch.zeros(2, 3, 4), torch.zeros(2, 3)), ValueError, "padding_mask must have dtype"),
+    ("selfcheck.masked_max", lambda: selfcheck.masked_max(None, torch.zeros(1, 2, 4), torch.ones(1, 2, dtype=torch.bool)), ValueError, "at least one real"),
+]
 
 # --- chapter 02 ---
 
+
+def _softmax_context():
+    generator = torch.Generator().manual_seed(0)
+    out_vectors = torch.randn(6, 4, generator=generator, dtype=torch.float64)
+    v_c = torch.randn(4, generator=generator, dtype=torch.float64)
+    return out_vectors, v_c, 2
+
+
+def test_softmax_centre_grad_passes_the_solution_and_fails_wrong_answers():
+    out_vectors, v_c, o = _softmax_context()
+    p = torch.softmax(out_vectors @ v_c, dim=0)
+    grad_v = -(out_vectors[o] - p @ out_vectors)
+    assert selfcheck.softmax_centre_grad(grad_v, out_vectors, v_c, o)
+    assert not selfcheck.softmax_centre_grad(..., out_vectors, v_c, o)
+    assert not selfcheck.softmax_centre_grad(out_vectors[o] - p @ out_vectors, out_vectors, v_c, o)  # sign
+    assert not selfcheck.softmax_centre_grad(-out_vectors[o], out_vectors, v_c, o)  # no expectation
+    assert not selfcheck.softmax_centre_grad(grad_v[:3], out_vectors, v_c, o)
+
+
+def test_ppmi_dense_passes_the_solution_and_fails_wrong_answers():
+    counts = torch.tensor([[0.0, 4.0, 1.0], [4.0, 0.0, 2.0], [1.0, 2.0, 6.0]], dtype=torch.float64)
+    total = counts.sum()
+    with np.errstate(divide="ignore"):
+        pmi = torch.log(counts * total / (counts.sum(1, keepdim=True) * counts.sum(0)))
+    ppmi = torch.where(counts > 0, pmi.clamp(min=0), torch.zeros(()))
+    assert selfcheck.ppmi_dense(ppmi, counts)
+    assert not selfcheck.ppmi_dense(..., counts)
+    assert not selfcheck.ppmi_dense(torch.nan_to_num(pmi, neginf=0.0), counts)  # negatives kept
+    assert not selfcheck.ppmi_dense(ppmi, counts, cds=0.75)  # a different smoothing
+
+
+def test_analogy_answer_passes_the_solution_and_fails_wrong_answers():
+    from embedlab import wordvec
+
+    vocab = wordvec.vocab_from_words(["king", "queen", "man", "woman", "apple"])
+    vectors = torch.tensor(
+        [[9.0, 9.0, 9.0], [9.0, 9.0, 8.0], [1.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0],
+         [0.0, 0.0, 1.0], [-1.0, 0.2, 0.2]]
+    )
+    assert selfcheck.analogy_answer("queen", vectors, vocab, "man", "king", "woman")
+    assert not selfcheck.analogy_answer(..., vectors, vocab, "man", "king", "woman")
+    assert not selfcheck.analogy_answer("king", vectors, vocab, "man", "king", "woman")  # a question word
+    assert not selfcheck.analogy_answer("apple", vectors, vocab, "man", "king", "woman")
+    assert not selfcheck.analogy_answer(["queen"], vectors, vocab, "man", "king", "woman")
+
+
+BAD_CALLS += [
+    ("selfcheck.softmax_centre_grad", lambda: selfcheck.softmax_centre_grad(..., None, torch.ones(2), 0), TypeError, "out_vectors must be a tensor"),
+    ("selfcheck.softmax_centre_grad", lambda: selfcheck.softmax_centre_grad(..., torch.ones(3, 2), torch.ones(3), 0), ValueError, "v_c must have shape (D,)"),
+    ("selfcheck.softmax_centre_grad", lambda: selfcheck.softmax_centre_grad(..., torch.ones(3, 2), torch.ones(2), 3), ValueError, "o must be an int >= 0 and <= 2"),
+    ("selfcheck.ppmi_dense", lambda: selfcheck.ppmi_dense(..., torch.ones(3)), ValueError, "counts must have shape (V, V)"),
+    ("selfcheck.ppmi_dense", lambda: selfcheck.ppmi_dense(..., -torch.ones(2, 2)), ValueError, "counts must be non-negative"),
+    ("selfcheck.ppmi_dense", lambda: selfcheck.ppmi_dense(..., torch.ones(2, 2), cds=2.0), ValueError, "cds must be"),
+    ("selfcheck.analogy_answer", lambda: selfcheck.analogy_answer("x", torch.ones(3, 2), None, "a", "b", "c"), TypeError, "vocab must be an embedlab.text.Vocab"),
+    ("selfcheck.analogy_answer", lambda: selfcheck.analogy_answer("x", torch.ones(7, 3), __import__("embedlab").wordvec.vocab_from_words(["a", "b", "c", "d", "e"]), "a", "b", "z"), ValueError, "c 'z' is not in the vocabulary"),
+]
+
+
 # --- chapter 03 ---
+
+
+def _batch03():
+    g = torch.Generator().manual_seed(0)
+    token_ids = torch.tensor([[2, 3, 3, 0], [4, 2, 5, 6]])
+    padding_mask = token_ids == 0
+    E = torch.randn(7, 3, generator=g, dtype=torch.float64)
+    E[0] = 0.0
+    W = torch.randn(2, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(2, generator=g, dtype=torch.float64)
+    labels = torch.tensor([1, 0])
+    return token_ids, padding_mask, E, W, b, labels
+
+
+def test_max_pool_grad_passes_on_autograd_and_names_the_mean_pooling_gradient(capsys):
+    token_ids, padding_mask, E, W, b, labels = _batch03()
+    leaf = E.clone().requires_grad_(True)
+    rows = torch.nn.functional.embedding(token_ids, leaf).masked_fill(padding_mask.unsqueeze(-1), float("-inf"))
+    torch.nn.functional.cross_entropy(rows.max(1).values @ W.T + b, labels).backward()
+    assert selfcheck.max_pool_grad(leaf.grad, token_ids, padding_mask, E, W, b, labels)
+    assert not selfcheck.max_pool_grad(..., token_ids, padding_mask, E, W, b, labels)
+    mean_grad = grads.embedding_grad(token_ids, padding_mask, E, W, b, labels)
+    capsys.readouterr()
+    assert not selfcheck.max_pool_grad(mean_grad, token_ids, padding_mask, E, W, b, labels)
+    assert "mean-pooling" in capsys.readouterr().out
+
+
+def test_scaled_grad_by_freq_passes_on_the_scaled_rows_and_fails_on_the_plain_gradient():
+    token_ids, padding_mask, E, W, b, labels = _batch03()
+    plain = grads.embedding_grad(token_ids, padding_mask, E, W, b, labels)
+    freq = torch.bincount(token_ids.flatten(), minlength=7).double().clamp(min=1)
+    assert selfcheck.scaled_grad_by_freq(plain / freq.unsqueeze(1), token_ids, padding_mask, E, W, b, labels)
+    assert not selfcheck.scaled_grad_by_freq(..., token_ids, padding_mask, E, W, b, labels)
+    assert not selfcheck.scaled_grad_by_freq(plain, token_ids, padding_mask, E, W, b, labels)
+
+
+def test_rows_changed_by_weight_decay_counts_the_non_zero_rows():
+    E = torch.ones(5, 2)
+    E[0] = 0.0
+    assert selfcheck.rows_changed_by_weight_decay(4, E)
+    assert not selfcheck.rows_changed_by_weight_decay(..., E)
+    assert not selfcheck.rows_changed_by_weight_decay(2, E)  # only the rows of a batch
+    assert not selfcheck.rows_changed_by_weight_decay(5, E)  # the zero row does not move
+
+
+def test_soft_label_grad_passes_on_the_closed_form_and_fails_on_the_hard_labels():
+    token_ids, padding_mask, E, W, b, labels = _batch03()
+    w, beta = W[1] - W[0], b[1] - b[0]
+    soft = labels.double() * 0.9 + 0.05
+    right = grads.binary_embedding_grad(token_ids, padding_mask, E, w, beta, soft)
+    assert selfcheck.soft_label_grad(right, token_ids, padding_mask, E, w, beta, soft)
+    assert not selfcheck.soft_label_grad(..., token_ids, padding_mask, E, w, beta, soft)
+    hard = grads.binary_embedding_grad(token_ids, padding_mask, E, w, beta, labels)
+    assert not selfcheck.soft_label_grad(hard, token_ids, padding_mask, E, w, beta, soft)
+
+
+_T3 = _batch03()
+BAD_CALLS += [
+    ("selfcheck.max_pool_grad", lambda: selfcheck.max_pool_grad(None, _T3[0].float(), *_T3[1:]), ValueError, "token_ids"),
+    ("selfcheck.max_pool_grad", lambda: selfcheck.max_pool_grad(None, *_T3[:5], "1"), TypeError, "labels"),
+    ("selfcheck.scaled_grad_by_freq", lambda: selfcheck.scaled_grad_by_freq(None, *_T3[:2], None, *_T3[3:]), TypeError, "embedding"),
+    ("selfcheck.rows_changed_by_weight_decay", lambda: selfcheck.rows_changed_by_weight_decay(1, torch.ones(3)), ValueError, "weight_before"),
+    ("selfcheck.rows_changed_by_weight_decay", lambda: selfcheck.rows_changed_by_weight_decay(1, [[1.0]]), TypeError, "weight_before"),
+    (
+        "selfcheck.soft_label_grad",
+        lambda: selfcheck.soft_label_grad(None, *_T3[:3], _T3[3][1] - _T3[3][0], _T3[4][1] - _T3[4][0], torch.tensor([1.5, 0.0], dtype=torch.float64)),
+        ValueError,
+        "targets must be",
+    ),
+]
 
 # --- chapter 04 ---
 
@@ -199,3 +423,67 @@ BAD_CALLS += [
 
 
 # --- chapter 09 ---
+
+SCORES_09 = torch.tensor([[0.9, 0.1, 0.5, 0.3, 0.2], [0.2, 0.8, 0.7, 0.1, 0.0], [0.1, 0.2, 0.3, 0.4, 0.5]])
+OTHER_09 = torch.tensor([[0.1, 0.2, 0.9, 0.3, 0.0], [0.9, 0.1, 0.7, 0.2, 0.3], [0.5, 0.4, 0.3, 0.2, 0.1]])
+RELEVANT_09 = torch.tensor([
+    [False, False, True, True, False], [False, False, True, False, False], [True, False, False, False, False],
+])
+
+
+def test_recall_by_hand_passes_on_the_solution_and_fails_on_precision(capsys):
+    from embedlab import retrieval
+
+    top = SCORES_09.topk(2, dim=1).indices
+    recall = RELEVANT_09.gather(1, top).sum(dim=1).double() / RELEVANT_09.sum(dim=1).double()
+    assert selfcheck.recall_by_hand(recall, SCORES_09, RELEVANT_09, 2)
+    assert torch.equal(recall, retrieval.recall_at_k(SCORES_09, RELEVANT_09, 2))
+    precision = RELEVANT_09.gather(1, top).sum(dim=1).double() / 2  # divided by k: a plausible slip
+    assert not selfcheck.recall_by_hand(precision, SCORES_09, RELEVANT_09, 2)
+    assert not selfcheck.recall_by_hand(..., SCORES_09, RELEVANT_09, 2)
+    assert "not by k" in capsys.readouterr().out
+
+
+def _fusion(a, b, c=60):
+    from embedlab import retrieval
+
+    def ranks(s):
+        return s.argsort(dim=1, descending=True, stable=True).argsort(dim=1) + 1
+
+    fused = 1 / (c + ranks(a)) + 1 / (c + ranks(b))
+    return retrieval.reciprocal_rank(fused.double(), RELEVANT_09).mean().item()
+
+
+def test_fused_mrr_passes_on_the_solution_and_fails_on_a_sum_of_scores(capsys):
+    from embedlab import retrieval
+
+    assert selfcheck.fused_mrr(_fusion(SCORES_09, OTHER_09), SCORES_09, OTHER_09, RELEVANT_09)
+    summed = retrieval.reciprocal_rank((SCORES_09 + OTHER_09).double(), RELEVANT_09).mean().item()
+    assert not selfcheck.fused_mrr(summed, SCORES_09, OTHER_09, RELEVANT_09)  # scores added, not ranks
+    assert not selfcheck.fused_mrr(_fusion(SCORES_09, OTHER_09, c=0), SCORES_09, OTHER_09, RELEVANT_09)
+    assert not selfcheck.fused_mrr(..., SCORES_09, OTHER_09, RELEVANT_09)
+    assert not selfcheck.fused_mrr("0.5", SCORES_09, OTHER_09, RELEVANT_09)
+    assert "not yet" in capsys.readouterr().out
+
+
+def test_scaling_exponent_passes_on_the_fit_and_fails_on_a_two_point_slope():
+    sizes = [1e3, 4e3, 1.6e4, 6.4e4]
+    seconds = [1e-3, 3e-3, 1.5e-2, 6e-2]
+    from embedlab import retrieval
+
+    assert selfcheck.scaling_exponent(retrieval.power_law_exponent(sizes, seconds), sizes, seconds)
+    two_point = float(np.log(seconds[-1] / seconds[0]) / np.log(sizes[-1] / sizes[0]))
+    assert not selfcheck.scaling_exponent(two_point, sizes, seconds)
+    assert not selfcheck.scaling_exponent(1.0, sizes, seconds)  # "it is linear", without fitting
+    assert not selfcheck.scaling_exponent(..., sizes, seconds)
+
+
+BAD_CALLS += [
+    ("selfcheck.recall_by_hand", lambda: selfcheck.recall_by_hand(..., SCORES_09, RELEVANT_09, 0), ValueError, "k must be an int >= 1"),
+    ("selfcheck.recall_by_hand", lambda: selfcheck.recall_by_hand(..., SCORES_09.tolist(), RELEVANT_09, 1), TypeError, "scores must be a tensor"),
+    ("selfcheck.fused_mrr", lambda: selfcheck.fused_mrr(..., SCORES_09, OTHER_09[:, :2], RELEVANT_09), ValueError, "scores_b must have shape"),
+    ("selfcheck.fused_mrr", lambda: selfcheck.fused_mrr(..., SCORES_09, OTHER_09, RELEVANT_09, c=-1), ValueError, "c must be an int >= 0"),
+    ("selfcheck.fused_mrr", lambda: selfcheck.fused_mrr(..., None, OTHER_09, RELEVANT_09), TypeError, "scores_a must be a tensor"),
+    ("selfcheck.scaling_exponent", lambda: selfcheck.scaling_exponent(..., [1, 1], [1, 2]), ValueError, "at least 2 distinct"),
+    ("selfcheck.scaling_exponent", lambda: selfcheck.scaling_exponent(..., None, [1, 2]), TypeError, "sizes must be a sequence"),
+]

