@@ -1,265 +1,299 @@
-"""Fine-tuning all-MiniLM-L6-v2 on positive vs negative tweets, three regimes, on this CPU.
+"""Fine-tuning all-MiniLM-L6-v2 on positive vs negative tweets: five regimes x two data sizes x seeds.
 
-The regimes of chapter 07, on the same split, with the same seeds and settings as the chapter:
+Regimes (embedlab.finetune.build_regime): frozen (a linear probe on the pooled last layer), top_k
+(the top 2 layers), full, bitfit (every bias), lora (peft, rank 8 on the query and value
+projections of every layer). Each seed draws its own head, shuffles the training set its own way
+(and draws LoRA's A); the data split is the same for every seed. The frozen regime of a seed trains
+first, and the other four start from its head (linear probing, then fine-tuning).
 
-* ``frozen``: encoder frozen; its last layer is computed once (cached) and only the linear head
-  is trained, on its mean-pooled output;
-* ``top2``: embeddings and layers 0-3 frozen; the input of layer 4 is cached, layers 4-5 and the
-  head are trained from it;
-* ``full``: everything trained, the encoder with a smaller learning rate than the head.
+Sizes: 256 and 1,000 training tweets (5 and 3 seeds), the same 128 validation and 500 test tweets;
+2,000 training tweets for the frozen regime and the baseline only (cheap: one cached pass).
+Also: top_k and full at 256 tweets with a constant learning rate (3 seeds) against the linear
+warmup-and-decay schedule of the main grid. Baseline: TF-IDF + logistic regression, features and C
+chosen on the validation tweets. Per run the file keeps every test item's correctness, so paired
+intervals over test items can be computed from it (the chapter does).
 
-Dropout is switched off (``finetune.disable_dropout``); top2 and full start from the head the
-frozen regime trained. Training is ``embedlab.train.fit`` (AdamW, validation after each epoch, the
-weights of the best validation epoch kept).
+Sized to fit: two threads, max_len 32, at most 3 epochs (2 at 1,000 tweets) with early stopping
+on validation, cached frozen layers for frozen and top_k. On a quiet 2-core machine the whole grid
+is about 15-20 minutes; on a busy one it is several times that, so the runs go in a priority order
+(see main), the file is rewritten after each run (``"complete": false`` until the end) and
+``--resume`` adds the missing runs to an existing file.
 
-Two sizes: ``chapter`` is exactly what the notebook runs live (so the notebook can quote its
-times), ``larger`` uses more data, for accuracies with less noise. For each regime: test accuracy,
-trainable parameters, seconds per epoch, and the one-off seconds of building the cache. For the
-``top2`` regime it also times one epoch *without* the cache (layers 0-3 recomputed under no_grad
-at every step), so the saving is a ratio measured in one run.
-
-Every size is run ``REPEATS`` times, round-robin over the sizes, each round running cache, frozen,
-top2, top2 without the cache and full in turn (``benchmarks.harness``); times are the medians of
-the rounds (every round's time is kept). Training is deterministic, so every round gives the same
-accuracy (recorded). One CPU thread, like the notebooks (``device.setup``); the device comes from
-``EMBEDLAB_DEVICE`` (``make bench`` defaults it to cpu, the device of the committed results).
-
-Run from the repository root: python -m benchmarks.finetune [--only chapter]
-(or make bench BENCH=finetune). Writes benchmarks/results/finetune.json and finetune.md.
+Run from the repository root: python -m benchmarks.finetune [--resume]. Writes
+benchmarks/results/finetune.json and finetune.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
+import statistics
 import time
+from dataclasses import asdict, replace
 
 import torch
 
 from benchmarks import harness
-from embedlab import attention, corpora, device, finetune, pretrained, train
+from embedlab import corpora, device, finetune, pretrained
 
 NAME = "finetune"
-REPEATS = 3  # rounds per size, round-robin over the sizes
-SIZES = {  # name -> (train_per_class, val_per_class, test_per_class, epochs of top2 and full)
-    "chapter": (128, 64, 128, 1),
-    "larger": (1000, 100, 400, 2),
+MAX_LEN = 32  # WordPiece tokens per tweet, [CLS] and [SEP] included
+MIN_CONFIDENCE = 0.8  # annotator agreement threshold of the split
+VAL_PER_CLASS = 64
+TEST_PER_CLASS = 250
+SIZES = {  # training tweets -> (per class, seeds, epochs of the four trained-encoder regimes)
+    "256": (128, 5, 3),
+    "1000": (500, 3, 2),
 }
-SETTINGS = {
-    "min_confidence": 0.8,  # annotator agreement threshold of the split
-    "max_len": 32,  # WordPiece tokens per tweet, [CLS] and [SEP] included
-    "batch_size": 32,
-    "head_lr": 1e-3,  # TrainConfig.lr
-    "encoder_lr_scale": 0.1,  # every unfrozen encoder parameter (top2, full) trains at 0.1 * head_lr
-    "frozen_epochs": 30,  # the head alone, from the cache: an epoch costs milliseconds
-    "patience": 0,  # no early stopping; fit still keeps the epoch with the best validation accuracy
-    "top_start": 4,  # top2: layers 4 and 5 are trained
-    "cache_batch_size": 64,
-}
+FROZEN_ONLY = {"2000": (1000, 3)}  # the frozen regime and the baseline only: (per class, seeds)
+SCHEDULE_SEEDS = 3  # the constant-rate control of the full regime at 256 tweets
+ENCODER_LR_SCALE = {"frozen": 1.0, "top_k": 0.1, "full": 0.1, "bitfit": 1.0, "lora": 1.0}
+FROZEN_EPOCHS = 30  # the head alone, from the cache: an epoch costs milliseconds
+DRIFT_RUN = ("256", 0)
+THREADS = 2  # two threads: the machine is shared, and the CPU time is what is budgeted  # the full run whose embedding rows are compared with token frequency
 
 
-def fresh_classifier(base, head: torch.nn.Linear | None = None) -> finetune.PretrainedClassifier:
-    """A copy of the pretrained encoder (all trainable) and a head seeded with 0, or a copy of ``head``."""
-    bert = copy.deepcopy(base)
-    finetune.disable_dropout(bert)
-    train.unfreeze(bert)
-    device.seed_everything(0)
-    classifier = finetune.PretrainedClassifier(bert, num_classes=2)
-    if head is not None:
-        classifier.head.load_state_dict(head.state_dict())
-    return classifier
+def settings_for(regime: str, epochs: int) -> finetune.RegimeSettings:
+    """Head at 1e-3; full and top_k train the encoder at 1e-4, bitfit and lora at 1e-3."""
+    if regime == "frozen":
+        return finetune.RegimeSettings(epochs=FROZEN_EPOCHS, patience=0)
+    return finetune.RegimeSettings(epochs=epochs, patience=1, encoder_lr_scale=ENCODER_LR_SCALE[regime])
 
 
-def config(epochs: int) -> train.TrainConfig:
-    s = SETTINGS
-    return train.TrainConfig(epochs=epochs, batch_size=s["batch_size"], lr=s["head_lr"], patience=s["patience"],
-                             seed=0, progress=False)
+def prepare(tokenizer, base, train_per_class: int, dev: torch.device):
+    """The encoded split of one size and its cache (inputs of layers 4 and 6), with the cache's seconds."""
+    split = corpora.tweet_sentiment_split(train_per_class, VAL_PER_CLASS, TEST_PER_CLASS, MIN_CONFIDENCE)
+    data = finetune.encode_split(tokenizer, split, MAX_LEN)
+    probe, _ = finetune.build_regime(base, "frozen")
+    start = time.perf_counter()
+    layers = len(base.encoder.layer)
+    cache = finetune.cache_layer_inputs(probe.to(dev), data.token_ids.to(dev), data.padding_mask.to(dev),
+                                        [layers - 2, layers])
+    return split, data, cache, time.perf_counter() - start
 
 
-def one_round(name: str, tokenizer, base, dev: torch.device):
-    """A callable that runs one round of size ``name``: cache, then every regime; its raw results."""
-    s = SETTINGS
-    train_per_class, val_per_class, test_per_class, epochs = SIZES[name]
-    split = corpora.tweet_sentiment_split(
-        train_per_class, val_per_class, test_per_class, s["min_confidence"]
-    )
-    everything = split.train + split.val + split.test  # encoded and cached together: one (N, T) layout
-    token_ids, mask = finetune.encode_texts(tokenizer, [x.text for x in everything], s["max_len"])
-    labels = [x.label for x in everything]
-    n_train, n_val = len(split.train), len(split.val)
-    parts = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val), "test": slice(n_train + n_val, None)}
-    top, last = s["top_start"], len(base.encoder.layer)
-
-    def run_round() -> dict:
-        rows = {}
-        classifier = fresh_classifier(base).to(dev)
-        finetune.disable_dropout(classifier)
-        start = time.perf_counter()
-        cache = finetune.cache_layer_inputs(
-            classifier, token_ids.to(dev), mask.to(dev), [top, last], s["cache_batch_size"]
-        )
-        cache_seconds = time.perf_counter() - start
-        print(f"[{name}] cache of layers {top} and {last}: {cache_seconds:.1f} s", flush=True)
-
-        def run(regime: str, model, start_layer: int | None, epochs: int, lr_scale: dict | None, trainable: int):
-            if start_layer is None:
-                collate, examples = train.PadCollate(), finetune.to_examples(token_ids, mask, labels)
-            else:
-                collate = finetune.CacheCollate(cache[start_layer], mask)
-                examples = collate.examples(labels)
-            train_set, val_set, test_set = (examples[parts[p]] for p in ("train", "val", "test"))
-            start = time.perf_counter()
-            history = train.fit(model, train_set, val_set, collate, config(epochs), device=dev, lr_scale=lr_scale)
-            seconds = time.perf_counter() - start
-            rows[regime] = {
-                "trainable_parameters": trainable,
-                "epochs": epochs,
-                "best_epoch": history.best_epoch,
-                "seconds_per_epoch": seconds / epochs,
-                "test_accuracy": round(train.evaluate(model, test_set, collate, device=dev).accuracy, 4),
-            }
-            row = rows[regime]
-            print(f"[{name}] {regime:6}: accuracy {row['test_accuracy']:.1%}, {trainable:,} trainable, "
-                  f"{row['seconds_per_epoch']:.2f} s/epoch, best epoch {history.best_epoch}", flush=True)
-
-        # frozen: the head alone, on the cached last layer
-        frozen = fresh_classifier(base)
-        train.freeze(frozen.encoder)
-        run("frozen", finetune.FromLayer(frozen, last), last, s["frozen_epochs"], None,
-            train.count_parameters(frozen, trainable_only=True))
-
-        # top2: layers 4-5 and the head (starting from the frozen regime's head), on the cached input of layer 4
-        top2 = fresh_classifier(base, frozen.head)
-        train.freeze(top2.encoder)
-        train.unfreeze(top2.layers[top:])
-        run("top2", finetune.FromLayer(top2, top), top, epochs, {"classifier.encoder": s["encoder_lr_scale"]},
-            train.count_parameters(top2, trainable_only=True))
-        # the same regime without a cache: layers 0-3 recomputed (no grad) at every step, one epoch
-        examples = finetune.to_examples(token_ids, mask, labels)
-        start = time.perf_counter()
-        train.fit(RecomputeBottom(top2, top), examples[parts["train"]], examples[parts["val"]], train.PadCollate(),
-                  config(1), device=dev, lr_scale={"classifier.encoder": s["encoder_lr_scale"]})
-        without_cache = time.perf_counter() - start
-
-        # full: everything (starting from the frozen regime's head), the encoder at the smaller learning rate
-        full = fresh_classifier(base, frozen.head)
-        run("full", full, None, epochs, {"encoder": s["encoder_lr_scale"]},
-            train.count_parameters(full, trainable_only=True))
-        return {"cache_seconds": cache_seconds, "without_cache_seconds": without_cache, "regimes": rows}
-
-    facts = {"train_examples": n_train, "val_examples": n_val, "test_examples": len(split.test),
-             "tokens_per_example": int(token_ids.shape[1])}
-    return facts, run_round
+def record(result: finetune.RegimeResult, settings: finetune.RegimeSettings) -> dict:
+    history = result.run.history
+    return {
+        "trainable_parameters": result.trainable_parameters,
+        "test_accuracy": round(result.test_accuracy, 6),
+        "seconds": round(result.run.seconds, 2),
+        "epochs_run": len(history.val_accuracy),
+        "best_epoch": history.best_epoch,
+        "steps_per_epoch": result.run.steps_per_epoch,
+        "val_accuracy": [round(a, 6) for a in history.val_accuracy],
+        "train_loss": [round(x, 5) for x in history.train_loss],
+        "step_losses": [round(x, 5) for x in result.run.step_losses],
+        "test_correct": "".join(str(c) for c in result.test_correct),
+        "settings": asdict(settings),
+    }
 
 
-def raw_size(facts: dict, rounds: list[dict]) -> dict:
-    """One size's results from its rounds: the first round's facts, every round's seconds."""
-    first = rounds[0]["regimes"]
-    regimes = {}
-    for regime, row in first.items():
-        regimes[regime] = {
-            "trainable_parameters": row["trainable_parameters"],
-            "epochs": row["epochs"],
-            "best_epoch": row["best_epoch"],
-            "test_accuracy": row["test_accuracy"],
-            "same_accuracy_every_repeat": all(r["regimes"][regime]["test_accuracy"] == row["test_accuracy"]
-                                              for r in rounds),
-            "seconds_per_epoch_repeats": [round(r["regimes"][regime]["seconds_per_epoch"], 3) for r in rounds],
-        }
-    regimes["top2"]["seconds_per_epoch_without_cache_repeats"] = [round(r["without_cache_seconds"], 3) for r in rounds]
-    return {**facts, "cache_seconds_repeats": [round(r["cache_seconds"], 2) for r in rounds], "regimes": regimes}
-
-
-def summarise_size(size: dict) -> None:
-    """Add the medians the chapter quotes: cache_seconds, seconds_per_epoch (and without the cache for top2)."""
-    size["cache_seconds"] = round(harness.Timing(tuple(size["cache_seconds_repeats"])).median, 2)
-    for row in size["regimes"].values():
-        row["seconds_per_epoch"] = round(harness.Timing(tuple(row["seconds_per_epoch_repeats"])).median, 3)
-    top2 = size["regimes"]["top2"]
-    top2["seconds_per_epoch_without_cache"] = round(
-        harness.Timing(tuple(top2["seconds_per_epoch_without_cache_repeats"])).median, 3
-    )
-
-
-class RecomputeBottom(torch.nn.Module):
-    """The top2 regime without a cache: layers below ``start`` run under no_grad at every call.
-
-    Only the embeddings and layers 0..start-1 run under no_grad (what the cache saves), then
-    ``forward_from`` runs the trained layers and the head; ``layer_inputs`` would run every layer.
-    """
-
-    def __init__(self, classifier: finetune.PretrainedClassifier, start: int):
-        super().__init__()
-        self.classifier = classifier
-        self.start = start
-
-    def forward(self, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            hidden = self.classifier.encoder.embeddings(input_ids=token_ids)  # (B, T) -> (B, T, D)
-            mask = attention.additive_mask(padding_mask, hidden.dtype)
-            for layer in self.classifier.layers[: self.start]:
-                output = layer(hidden, mask)
-                hidden = output[0] if isinstance(output, tuple) else output  # (B, T, D)
-        return self.classifier.forward_from(hidden, padding_mask, self.start)  # (B, C)
+def drift_record(base, result: finetune.RegimeResult, data: finetune.EncodedSplit) -> dict:
+    """Embedding rows after full fine-tuning: drift against how often the training tweets use them."""
+    before = base.embeddings.word_embeddings.weight
+    after = result.classifier.encoder.embeddings.word_embeddings.weight
+    drift = finetune.row_drift(before, after)  # (V,)
+    rows = data.parts["train"]
+    counts = finetune.token_counts(data.token_ids[rows], data.padding_mask[rows], before.shape[0])  # (V,)
+    seen = torch.nonzero(counts).squeeze(1)
+    return {
+        "vocab_size": before.shape[0],
+        "rows_seen": len(seen),
+        "max_drift_unseen": drift[counts == 0].max().item(),
+        "seen_rows": [[int(i), int(counts[i]), round(drift[i].item(), 7), round(before[i].norm().item(), 5)]
+                      for i in seen],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=sorted(SIZES), help="run one size only (results are not written)")
+    parser.add_argument("--quick", action="store_true", help="one seed of the 256 size only (results not written)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in the results file and add the missing ones")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import peft
+    import sklearn
     import transformers
 
-    dev = device.setup(seed=0, num_threads=1)  # one thread, deterministic; EMBEDLAB_DEVICE picks the device
-    before = harness.load_average()
-    start = time.perf_counter()
+    dev = device.setup(seed=0, num_threads=THREADS)
+    before_load = harness.load_average()
+    start_all = time.perf_counter()
     tokenizer, base = pretrained.load_minilm()
-    sizes = [args.only] if args.only else list(SIZES)
-    prepared = {name: one_round(name, tokenizer, base, dev) for name in sizes}
-    rounds = harness.round_robin({name: run for name, (_, run) in prepared.items()}, REPEATS)
-    by_size = {name: raw_size(prepared[name][0], rounds[name]) for name in sizes}
-    if args.only:
-        return
-    load = harness.load_record(before, harness.load_average())
-    env = harness.environment(dev, transformers=transformers.__version__)
+    env = harness.environment(dev, transformers=transformers.__version__, peft=peft.__version__,
+                              sklearn=sklearn.__version__)
     result = {
-        "benchmark": "fine-tuning all-MiniLM-L6-v2 on positive vs negative tweets: frozen, top 2 layers, full",
+        "benchmark": "fine-tuning all-MiniLM-L6-v2 on positive vs negative tweets: five regimes x sizes x seeds",
         "environment": env,
-        "load": load,
-        # read by chapter 07 at the top level
         "torch": env["torch"],
         "cpu_count": env["cpu_count"],
         "torch_threads": env["torch_threads"],
-        "settings": SETTINGS,
-        "repeats": REPEATS,
-        "sizes": {name: {"train_per_class": a, "val_per_class": b, "test_per_class": c, "epochs": e}
-                  for name, (a, b, c, e) in SIZES.items()},
-        "timing": "perf_counter around embedlab.train.fit (forward, backward, optimizer step, and the validation "
-        "pass after each epoch), divided by the epochs; cache_seconds: one forward pass over train, val and test; "
-        "each the median of the rounds",
-        "results": by_size,
-        "total_seconds": round(time.perf_counter() - start, 1),
+        "settings": {
+            "max_len": MAX_LEN, "min_confidence": MIN_CONFIDENCE, "val_per_class": VAL_PER_CLASS,
+            "test_per_class": TEST_PER_CLASS, "sizes": SIZES, "frozen_only": FROZEN_ONLY,
+            "schedule_seeds": SCHEDULE_SEEDS, "frozen_epochs": FROZEN_EPOCHS,
+            "encoder_lr_scale": ENCODER_LR_SCALE,
+        },
+        "timing": "seconds: perf_counter around finetune.fit_scheduled (forward, backward, optimizer step and "
+        "the validation pass of every epoch), with torch_threads threads; cache_seconds: one forward pass over train, val and "
+        "test, paid once per size and shared by frozen and top_k",
+        "sizes": {},
+        "schedule_constant": {},
+        "complete": False,
     }
+
+    def save() -> None:
+        if args.quick:
+            return
+        load = harness.load_record(before_load, harness.load_average())
+        result["load"] = load
+        result["total_seconds"] = round(time.perf_counter() - start_all, 1)
+        harness.write_results(NAME, dict(result), markdown(result))
+
+    prepared: dict[str, tuple] = {}
+
+    def size_entry(size: str):
+        """The split, encoding and cache of a size, made once (only the size in use is kept)."""
+        if size not in prepared:
+            prepared.clear()
+            per_class = SIZES[size][0] if size in SIZES else FROZEN_ONLY[size][0]
+            split, data, cache, cache_seconds = prepare(tokenizer, base, per_class, dev)
+            prepared[size] = (data, cache)
+            entry = result["sizes"].setdefault(size, {
+                "train_examples": len(split.train), "val_examples": len(split.val),
+                "test_examples": len(split.test), "tokens_per_example": int(data.token_ids.shape[1]),
+                "cache_seconds": round(cache_seconds, 2), "tfidf": baseline_of(split), "runs": {}})
+            print(f"[{size}] tf-idf: {entry['tfidf']['features']}, C={entry['tfidf']['C']}, test "
+                  f"{accuracy_of(entry['tfidf']['test_correct']):.1%}; cache {cache_seconds:.1f} s", flush=True)
+        return result["sizes"][size], prepared[size][0], prepared[size][1]
+
+    heads: dict[tuple[str, int], torch.nn.Linear] = {}
+    if args.resume:
+        import json
+
+        previous = json.loads((harness.RESULTS / f"{NAME}.json").read_text(encoding="utf-8"))
+        result["sizes"], result["schedule_constant"] = previous["sizes"], previous["schedule_constant"]
+        result["resumed_after_seconds"] = previous.get("total_seconds")
+
+    def unit(size: str, seed: int, regimes: tuple[str, ...], schedule: str = "linear") -> None:
+        """Train ``regimes`` for one size and seed (the frozen head first, if not made yet), then save."""
+        done = result["sizes"].get(size, {}).get("runs", {}).get(str(seed), {})
+        regimes = tuple(r for r in regimes if r not in done) if schedule == "linear" else regimes
+        if schedule == "constant":
+            done = {r: 1 for r in result["schedule_constant"].get(regimes[0], {}) if r == str(seed)}
+            done = {regimes[0]: 1, "frozen": 1} if done else {}
+        if "frozen" in done and all(r in done for r in regimes):
+            return  # already in the file (--resume)
+        entry, data, cache = size_entry(size)
+        epochs = SIZES[size][2] if size in SIZES else 1
+        runs = entry["runs"].setdefault(str(seed), {})
+        if (size, seed) not in heads:  # on --resume the frozen run is redone: the same numbers, and its head
+            frozen = finetune.train_regime(base, "frozen", data, settings_for("frozen", 1), seed, cache, device=dev)
+            runs["frozen"] = record(frozen, settings_for("frozen", 1))
+            heads[size, seed] = frozen.classifier.head
+            print(f"[{size} seed {seed}] frozen: {frozen.test_accuracy:.1%}", flush=True)
+        for regime in regimes:
+            settings = replace(settings_for(regime, epochs), schedule=schedule)
+            out = finetune.train_regime(base, regime, data, settings, seed, cache, heads[size, seed], device=dev)
+            if schedule == "constant":
+                result["schedule_constant"].setdefault(regime, {})[str(seed)] = record(out, settings)
+            else:
+                runs[regime] = record(out, settings)
+            if regime == "full" and schedule == "linear":
+                runs[regime]["layer_change"] = {
+                    k: round(v, 6) for k, v in finetune.layer_weight_change(base, out.classifier.encoder).items()}
+                if (size, seed) == DRIFT_RUN:
+                    entry["drift"] = drift_record(base, out, data)
+            print(f"[{size} seed {seed}] {regime:6} ({schedule}): {out.test_accuracy:.1%}, "
+                  f"{out.trainable_parameters:,} trainable, {out.run.seconds:.1f} s, "
+                  f"epochs {len(out.run.history.val_accuracy)}", flush=True)
+            del out
+            save()  # after every run: a busy machine may cut the benchmark short
+        save()
+
+    if args.quick:
+        unit("256", 0, ("top_k", "full", "bitfit", "lora"))
+        return
+    # Priority order, so that a run cut short still answers the main questions: the cheap regimes
+    # (frozen, top_k) over 3 seeds, one seed of the costly regimes (full, bitfit, lora), the
+    # schedule control, the probe at the larger sizes; then the other seeds and the costly regimes
+    # at 1,000 tweets.
+    every = ("top_k", "full", "bitfit", "lora")
+    costly = ("full", "bitfit", "lora")
+    for seed in range(3):
+        unit("256", seed, ("top_k",))
+    unit("256", 0, costly)
+    for seed in range(SCHEDULE_SEEDS):
+        unit("256", seed, ("top_k",), schedule="constant")
+    for size, seeds in [("1000", SIZES["1000"][1]), *((s, n) for s, (_, n) in FROZEN_ONLY.items())]:
+        for seed in range(seeds):
+            unit(size, seed, ())
+    for seed in (1, 2):
+        unit("256", seed, costly)
+    for seed in range(SIZES["1000"][1]):
+        unit("1000", seed, ("top_k",))
+    for seed in range(3, SIZES["256"][1]):
+        unit("256", seed, every)
+    for seed in range(SIZES["1000"][1]):
+        unit("1000", seed, costly)
+    for seed in range(SCHEDULE_SEEDS):
+        unit("256", seed, ("full",), schedule="constant")
+    result["complete"] = True
+    save()
+
+
+def baseline_of(split) -> dict:
+    """TF-IDF + logistic regression on one split, tuned on its validation part; test correctness as 0/1 text."""
+    baseline = finetune.tfidf_baseline(
+        [x.text for x in split.train], [x.label for x in split.train],
+        [x.text for x in split.val], [x.label for x in split.val], [x.text for x in split.test])
+    predictions = baseline.pop("test_predictions")
+    baseline["test_correct"] = "".join(str(int(p == x.label)) for p, x in zip(predictions, split.test))
+    return baseline
+
+
+def accuracy_of(correct: str) -> float:
+    return correct.count("1") / len(correct)
+
+
+def markdown(result: dict) -> list[str]:
+    """The summary table: regime x size, seeds, mean and spread, and the gap to TF-IDF with a paired interval."""
+    env = result["environment"]
     lines = [
-        f"# fine-tuning all-MiniLM-L6-v2 (torch {env['torch']}, {env['device']}, {env['cpu_count']} CPUs, "
-        f"{env['torch_threads']} thread)",
+        f"# fine-tuning all-MiniLM-L6-v2 (torch {env['torch']}, peft {env['peft']}, {env['device']}, "
+        f"{env['cpu_count']} CPUs, {env['torch_threads']} thread)",
+        "",
+        f"Complete: {result['complete']}. Accuracies do not depend on the machine's load; seconds do (load "
+        f"average before {result['load']['before']['1min']}, after {result['load']['after']['1min']}).",
+        "",
+        "| train | regime | seeds | trainable | test accuracy mean (sd) [min, max] | s (median) "
+        "| minus TF-IDF, 95% paired bootstrap |",
+        "|---|---|---|---|---|---|---|",
     ]
-    if harness.refusal(load) is None:
-        lines += [
-            "",
-            "| size | regime | train | test | trainable parameters | epochs | s / epoch (median) | test accuracy |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name, r in by_size.items():
-            summarise_size(r)
-            for regime, row in r["regimes"].items():
-                lines.append(
-                    f"| {name} | {regime} | {r['train_examples']} | {r['test_examples']} | "
-                    f"{row['trainable_parameters']:,} | {row['epochs']} | {row['seconds_per_epoch']:.2f} | "
-                    f"{row['test_accuracy']:.1%} |"
-                )
-    harness.write_results(NAME, result, lines)
+    for size, entry in result["sizes"].items():
+        tfidf = entry["tfidf"]["test_correct"]
+        lines.append(f"| {size} | TF-IDF + LR ({entry['tfidf']['features']}, C={entry['tfidf']['C']}) | - | - | "
+                     f"{accuracy_of(tfidf):.1%} | - | - |")
+        regimes = [r for r in finetune.REGIMES if any(r in runs for runs in entry["runs"].values())]
+        for regime in regimes:
+            rows = [runs[regime] for runs in entry["runs"].values() if regime in runs]
+            accs = [r["test_accuracy"] for r in rows]
+            spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
+            per_item = [sum(int(r["test_correct"][i]) for r in rows) / len(rows) for i in range(len(tfidf))]
+            diff, low, high = finetune.paired_bootstrap(per_item, [int(c) for c in tfidf])
+            lines.append(
+                f"| {size} | {regime} | {len(rows)} | {rows[0]['trainable_parameters']:,} | "
+                f"{statistics.mean(accs):.1%} ({spread:.1%}) [{min(accs):.1%}, {max(accs):.1%}] | "
+                f"{statistics.median(r['seconds'] for r in rows):.1f} | "
+                f"{diff:+.1%} [{low:+.1%}, {high:+.1%}] |")
+    for regime, by_seed in result["schedule_constant"].items():
+        accs = [r["test_accuracy"] for r in by_seed.values()]
+        linear = [result["sizes"]["256"]["runs"][s][regime]["test_accuracy"] for s in by_seed]
+        lines += ["", f"{regime}, 256 tweets, seeds {', '.join(by_seed)}: constant rate "
+                  f"{statistics.mean(accs):.1%} ({[round(a, 4) for a in accs]}), linear warmup + decay "
+                  f"{statistics.mean(linear):.1%} ({[round(a, 4) for a in linear]})."]
+    return lines
 
 
 if __name__ == "__main__":

@@ -960,6 +960,56 @@ def paired_standard_error(answer: object, a_correct: torch.Tensor, b_correct: to
 
 # --- chapter 08 ---
 
+
+def lora_parameter_count(answer: object, model: torch.nn.Module) -> Verdict:
+    """Chapter 08: the number of LoRA numbers (every ``lora_A`` and ``lora_B`` entry) in ``model``.
+
+    Args:
+        answer: the reader's count.
+        model: a model with LoRA layers (``embedlab.finetune.LoRALinear`` or peft's).
+    """
+    checks.check_type("model", model, torch.nn.Module, "an nn.Module")
+    expected = sum(p.numel() for n, p in model.named_parameters() if "lora_A" in n or "lora_B" in n)
+    if expected == 0:
+        raise ValueError("model must hold LoRA layers (parameters named lora_A / lora_B), found none")
+    return compare_number(answer, float(expected), "the number of LoRA parameters", atol=0.5, rtol=0.0,
+                          hint="each wrapped projection holds r x D_in numbers in A and D_out x r in B")
+
+
+def merged_lora_weight(answer: object, layer: torch.nn.Module) -> Verdict:
+    """Chapter 08: the weight (D_out, D_in) of the plain layer that computes what a LoRA layer computes.
+
+    Args:
+        answer: the reader's merged weight.
+        layer: an ``embedlab.finetune.LoRALinear``.
+    """
+    from embedlab.finetune import LoRALinear
+
+    checks.check_type("layer", layer, LoRALinear, "a finetune.LoRALinear")
+    with torch.no_grad():
+        expected = layer.merged_weight()
+    return compare_tensor(answer, expected, "the merged weight W + (alpha / r) B A", atol=1e-6, rtol=1e-5,
+                          hint="the update is scaled by alpha / r, and B A has the shape of W")
+
+
+def rows_that_move(answer: object, token_ids: torch.Tensor, padding_mask: torch.Tensor) -> Verdict:
+    """Chapter 08: the embedding rows that one Adam step (no weight decay) on this batch can change.
+
+    Only the rows of tokens at real positions receive a gradient; padding is masked out and BERT's
+    padding row has ``padding_idx``, so it is not among them.
+
+    Args:
+        answer: the reader's row ids (any collection of ints).
+        token_ids: (B, T) int64 ids of the batch.
+        padding_mask: (B, T) bool, True at padding.
+    """
+    checks.check_token_ids("token_ids", token_ids)
+    checks.check_padding_mask("padding_mask", padding_mask, tuple(token_ids.shape))
+    expected = set(token_ids[~padding_mask].unique().tolist())
+    return compare_set(answer, expected, "the embedding rows that can move",
+                       hint="a row moves only if its token occurs at a real (non-padding) position")
+
+
 # --- chapter 09 ---
 
 

@@ -227,12 +227,174 @@ def test_head_drawn_from_the_seed_equals_nn_linear_after_manual_seed(seed):
     assert torch.equal(torch.get_rng_state(), after_reference)  # the global generator moves as before
 
 
+# --- BitFit, LoRA (by hand and peft's), schedules, what changed, baseline, bootstrap ---------------
+
+
+def test_lora_linear_starts_as_the_base_layer_and_adds_the_scaled_low_rank_update():
+    base = torch.nn.Linear(6, 5)
+    lora = finetune.LoRALinear(base, rank=2, alpha=4.0, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(3, 4, 6, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(lora(x), base(x))  # B = 0: exactly the pretrained layer
+    lora.lora_B.data = torch.randn(5, 2, generator=torch.Generator().manual_seed(2))
+    expected = x @ base.weight.T + base.bias + 2.0 * (x @ lora.lora_A.T @ lora.lora_B.T)
+    assert_close(lora(x), expected)
+    assert_close(torch.nn.functional.linear(x, lora.merged_weight(), base.bias), expected)
+    assert not base.weight.requires_grad and lora.lora_A.requires_grad and lora.lora_B.requires_grad
+    assert lora.lora_A.abs().max() <= 1 / 6**0.5
+
+
+def test_hand_written_lora_equals_peft_on_the_same_weights():
+    ours, theirs = tiny_bert(), tiny_bert()
+    disable_dropout(ours), disable_dropout(theirs)
+    wrapped = finetune.add_lora(ours, rank=4, alpha=8.0, seed=0)
+    peft_bert = finetune.peft_lora(theirs, rank=4, alpha=8.0)
+    generator = torch.Generator().manual_seed(3)
+    for i, layer in enumerate(peft_bert.encoder.layer):
+        for j, name in enumerate(("query", "value")):
+            mine = wrapped[2 * i + j]
+            mine.lora_B.data = torch.randn(mine.lora_B.shape, generator=generator)
+            theirs_layer = getattr(layer.attention.self, name)
+            theirs_layer.lora_A.default.weight.data.copy_(mine.lora_A.data)
+            theirs_layer.lora_B.default.weight.data.copy_(mine.lora_B.data)
+    ids, mask = ids_and_mask([6, 3], 6)
+    a = ours(input_ids=ids, attention_mask=(~mask).long()).last_hidden_state
+    b = peft_bert(input_ids=ids, attention_mask=(~mask).long()).last_hidden_state
+    plain = tiny_bert()(input_ids=ids, attention_mask=(~mask).long()).last_hidden_state
+    assert_close(a, b)
+    assert not torch.allclose(a, plain)  # the updates are not zero, so the check means something
+    trainable = {n for n, p in peft_bert.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+
+
+@pytest.mark.parametrize("regime, start", [("frozen", 3), ("top_k", 1), ("full", None), ("bitfit", None),
+                                           ("lora", None)])
+def test_build_regime_trains_what_the_regime_names(regime, start):
+    bert = tiny_bert()
+    model, cache_from = finetune.build_regime(bert, regime, seed=0, top_k=2, lora_rank=2)
+    assert cache_from == start
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert {"head.weight", "head.bias"} <= trainable
+    encoder_names = {n for n in trainable if n.startswith("encoder.")}
+    if regime == "frozen":
+        assert not encoder_names
+    elif regime == "top_k":
+        assert encoder_names and all(".layer.1." in n or ".layer.2." in n for n in encoder_names)
+    elif regime == "full":
+        assert encoder_names == {"encoder." + n for n, _ in bert.named_parameters()}
+    elif regime == "bitfit":
+        assert encoder_names and all(n.endswith(".bias") for n in encoder_names)
+        assert len(encoder_names) == sum(n.endswith(".bias") for n, _ in bert.named_parameters())
+    else:
+        assert len(encoder_names) == 2 * 2 * NUM_LAYERS and all("lora_" in n for n in encoder_names)
+    assert all(p.requires_grad for p in bert.parameters()) or regime != "full"  # the original is a copy
+
+
+def test_unfreeze_biases_counts_every_bias():
+    bert = tiny_bert()
+    train.freeze(bert)
+    assert finetune.unfreeze_biases(bert) == sum(p.numel() for n, p in bert.named_parameters() if n.endswith("bias"))
+
+
+def test_steps_per_epoch_rounds_up():
+    assert finetune.steps_per_epoch(256, 32) == 8 and finetune.steps_per_epoch(257, 32) == 9
+
+
+def _tiny_data(n=12):
+    ids, mask = ids_and_mask([6, 3, 5, 2, 6, 4] * (n // 6), 6, seed=4)
+    labels = tuple([0, 1] * (n // 2))
+    parts = {"train": slice(0, n // 2), "val": slice(n // 2, 3 * n // 4), "test": slice(3 * n // 4, n)}
+    return finetune.EncodedSplit(ids, mask, labels, parts, tuple(f"t{i}" for i in range(n)))
+
+
+def test_fit_scheduled_warms_up_then_decays_linearly_to_zero():
+    data = _tiny_data()
+    model = tiny_classifier()
+    rows = to_examples(data.token_ids, data.padding_mask, list(data.labels))
+    config = train.TrainConfig(epochs=5, batch_size=2, lr=0.1, patience=0, progress=False)
+    run = finetune.fit_scheduled(model, rows[:6], rows[6:9], train.PadCollate(), config, warmup_fraction=0.2)
+    assert run.steps_per_epoch == 3 and len(run.step_losses) == 15
+    warmup = 3
+    expected = [0.1 * s / warmup if s < warmup else 0.1 * (15 - s) / (15 - warmup) for s in range(15)]
+    assert run.learning_rates == pytest.approx(expected)
+    constant = finetune.fit_scheduled(tiny_classifier(), rows[:6], rows[6:9], train.PadCollate(), config,
+                                      schedule="constant")
+    assert constant.learning_rates == pytest.approx([0.1] * 15)
+
+
+def test_fit_scheduled_with_a_constant_rate_equals_train_fit():
+    data = _tiny_data()
+    rows = to_examples(data.token_ids, data.padding_mask, list(data.labels))
+    config = train.TrainConfig(epochs=2, batch_size=3, lr=1e-2, patience=0, progress=False)
+    a, b = tiny_classifier(), tiny_classifier()
+    train.fit(a, rows[:6], rows[6:9], train.PadCollate(), config)
+    finetune.fit_scheduled(b, rows[:6], rows[6:9], train.PadCollate(), config, schedule="constant")
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert_close(y, x, msg=name)
+
+
+def test_train_regime_from_the_cache_equals_training_from_token_ids():
+    data = _tiny_data()
+    settings = finetune.RegimeSettings(epochs=2, patience=0, batch_size=3, lr=1e-2, encoder_lr_scale=0.1)
+    probe, _ = finetune.build_regime(tiny_bert(), "frozen")
+    cache = cache_layer_inputs(probe, data.token_ids, data.padding_mask, [1])
+    cached = finetune.train_regime(tiny_bert(), "top_k", data, settings, seed=0, cache=cache)
+    direct = finetune.train_regime(tiny_bert(), "top_k", data, settings, seed=0, cache=None)
+    assert cached.trainable_parameters == direct.trainable_parameters
+    assert cached.test_correct == direct.test_correct
+    for (name, x), y in zip(direct.classifier.state_dict().items(), cached.classifier.state_dict().values()):
+        assert_close(y, x, msg=name)
+
+
+def test_layer_weight_change_and_row_drift():
+    before, after = tiny_bert(), tiny_bert()
+    with torch.no_grad():
+        after.encoder.layer[1].output.dense.weight.mul_(2.0)
+        after.embeddings.word_embeddings.weight[7] += 1.0
+    change = finetune.layer_weight_change(before, after)
+    assert list(change) == ["embeddings", "layer 0", "layer 1", "layer 2"]
+    assert change["layer 0"] == 0.0 and change["layer 2"] == 0.0 and 0 < change["layer 1"] < 1
+    layer = dict(before.encoder.layer[1].named_parameters())
+    norm = sum(p.pow(2).sum() for p in layer.values()).sqrt()
+    assert change["layer 1"] == pytest.approx((layer["output.dense.weight"].norm() / norm).item(), rel=1e-6)
+    drift = finetune.row_drift(before.embeddings.word_embeddings.weight, after.embeddings.word_embeddings.weight)
+    assert drift.shape == (60,) and drift[7] == pytest.approx(16**0.5) and drift.sum() == drift[7]
+
+
+def test_token_counts_skip_padding():
+    ids = torch.tensor([[1, 2, 2, 0], [2, 0, 0, 0]])
+    counts = finetune.token_counts(ids, ids == 0, 4)
+    assert counts.tolist() == [0, 1, 3, 0]
+
+
+def test_tfidf_baseline_is_chosen_on_validation_and_predicts_every_test_text():
+    train_texts = ["good great fun", "great good", "bad awful", "awful bad sad", "fun good", "sad bad"]
+    labels = [1, 1, 0, 0, 1, 0]
+    out = finetune.tfidf_baseline(train_texts, labels, ["good fun", "bad sad"], [1, 0], ["great", "awful", "x"])
+    assert out["val_accuracy"] == 1.0 and out["test_predictions"][:2] == [1, 0] and len(out["test_predictions"]) == 3
+    assert out["features"] == "word 1" and out["C"] == 0.3  # the first setting that reaches the best accuracy
+
+
+def test_paired_bootstrap_centres_on_the_mean_difference_and_covers_it():
+    a = [1] * 80 + [0] * 20
+    b = [1] * 70 + [0] * 30
+    mean, low, high = finetune.paired_bootstrap(a, b, num_resamples=2000, seed=0)
+    assert mean == pytest.approx(0.1) and low < 0.1 < high and low > 0
+    same = finetune.paired_bootstrap(a, a)
+    assert same == (0.0, 0.0, 0.0)  # identical systems: no spread at all, as pairing promises
+
+
+def test_regime_settings_checks_its_fields():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        finetune.RegimeSettings(schedule="cosine")
+
+
 # --- every bad input a docstring rules out --------------------------------------------------------
 
 MODEL = tiny_classifier()
 IDS, MASK = ids_and_mask([4, 2], 4)
 HIDDEN = MODEL.layer_inputs(IDS, MASK)[1]
 CACHE = CacheCollate(HIDDEN, MASK)
+LORA = finetune.LoRALinear(torch.nn.Linear(4, 3), 2, 4.0, torch.Generator().manual_seed(0))
 
 
 def fake_tokenizer(texts, **kwargs):
@@ -309,5 +471,57 @@ BAD_CALLS = [
     ("finetune.CacheCollate.__call__", lambda: CACHE([([0, 1], 0)]), ValueError, "examples[0] must name one cached row"),
     ("finetune.CacheCollate.__call__", lambda: CACHE([([0.0], 0)]), TypeError, "examples[0] row must be an int"),
     ("finetune.CacheCollate.__call__", lambda: CACHE(None), TypeError, "examples must be a list or tuple"),
+    ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Conv1d(2, 2, 1), 1, 1.0, torch.Generator()), TypeError, "base must be an nn.Linear"),
+    ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Linear(4, 3), 4, 1.0, torch.Generator()), ValueError, "rank must be an int >= 1 and <= 3"),
+    ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Linear(4, 3), 1, 0.0, torch.Generator()), ValueError, "alpha must be"),
+    ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Linear(4, 3), 1, 1.0, 0), TypeError, "generator must be a torch.Generator"),
+    ("finetune.LoRALinear.forward", lambda: LORA(torch.zeros(2, 5)), ValueError, "x must be a tensor of shape (..., 4)"),
+    ("finetune.LoRALinear.forward", lambda: LORA([1.0]), TypeError, "x must be a tensor of shape (..., 4)"),
+    ("finetune.LoRALinear.merged_weight", lambda: LORA.merged_weight(1), TypeError, "positional argument"),
+    ("finetune.add_lora", lambda: finetune.add_lora(torch.nn.Linear(2, 2)), TypeError, "encoder must be a BERT-style model"),
+    ("finetune.add_lora", lambda: finetune.add_lora(tiny_bert(), targets=("dense",)), ValueError, "targets[0] must be one of"),
+    ("finetune.add_lora", lambda: finetune.add_lora(tiny_bert(), seed=-1), ValueError, "seed must be an int >= 0"),
+    ("finetune.add_lora", lambda: finetune.add_lora(tiny_bert(), rank=0), ValueError, "rank must be an int >= 1"),
+    ("finetune.unfreeze_biases", lambda: finetune.unfreeze_biases(None), TypeError, "module must be an nn.Module"),
+    ("finetune.peft_lora", lambda: finetune.peft_lora("bert"), TypeError, "encoder must be a BERT-style model"),
+    ("finetune.peft_lora", lambda: finetune.peft_lora(tiny_bert(), rank=0), ValueError, "rank must be an int >= 1"),
+    ("finetune.build_regime", lambda: finetune.build_regime(tiny_bert(), "half"), ValueError, "regime must be one of"),
+    ("finetune.build_regime", lambda: finetune.build_regime(tiny_bert(), "top_k", top_k=4), ValueError, "top_k must be an int >= 1 and <= 3"),
+    ("finetune.build_regime", lambda: finetune.build_regime(None, "full"), TypeError, "encoder must be a BERT-style model"),
+    ("finetune.build_regime", lambda: finetune.build_regime(tiny_bert(), "full", head="h"), TypeError, "head must be an nn.Linear"),
+    ("finetune.Run", lambda: finetune.Run(history=None), TypeError, "history must be a train.History"),
+    ("finetune.Run", lambda: finetune.Run(history=train.History(), steps_per_epoch=-1), ValueError, "steps_per_epoch must be an int >= 0"),
+    ("finetune.steps_per_epoch", lambda: finetune.steps_per_epoch(0, 32), ValueError, "num_examples must be an int >= 1"),
+    ("finetune.steps_per_epoch", lambda: finetune.steps_per_epoch(10, 2.0), TypeError, "batch_size must be an int"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), train.TrainConfig(), schedule="cosine"), ValueError, "schedule must be one of"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), train.TrainConfig(), warmup_fraction=1.0), ValueError, "warmup_fraction must be"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), "config"), TypeError, "config must be a train.TrainConfig"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, None, [([1, 2], 0)], train.PadCollate(), train.TrainConfig()), TypeError, "train_set"),
+    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(MODEL, None), TypeError, "after must be an nn.Module"),
+    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(MODEL, torch.nn.Linear(2, 2)), ValueError, "the same parameter names"),
+    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)), ValueError, "found no embeddings"),
+    ("finetune.token_counts", lambda: finetune.token_counts(IDS, MASK, 0), ValueError, "vocab_size must be an int >= 1"),
+    ("finetune.token_counts", lambda: finetune.token_counts(IDS, MASK, 5), ValueError, "token_ids must hold ids in [0, 4]"),
+    ("finetune.row_drift", lambda: finetune.row_drift(torch.zeros(3, 2), torch.zeros(3, 4)), ValueError, "after must have shape (V, D)"),
+    ("finetune.row_drift", lambda: finetune.row_drift(torch.zeros(3), torch.zeros(3)), ValueError, "before must have shape (V, D)"),
+    ("finetune.tfidf_baseline", lambda: finetune.tfidf_baseline(["a"], [0, 1], ["a"], [0], ["a"]), ValueError, "labels must hold one class per row (1), got 2"),
+    ("finetune.tfidf_baseline", lambda: finetune.tfidf_baseline("a", [0], ["a"], [0], ["a"]), TypeError, "train_texts must be a list of str"),
+    ("finetune.tfidf_baseline", lambda: finetune.tfidf_baseline(["a"], [0], ["a"], [0], ["a"], grid_c=(0.0,)), ValueError, "grid_c[0] must be"),
+    ("finetune.paired_bootstrap", lambda: finetune.paired_bootstrap([1, 0], [1]), ValueError, "must score the same items"),
+    ("finetune.paired_bootstrap", lambda: finetune.paired_bootstrap("10", [1, 0]), TypeError, "correct_a must be a sequence"),
+    ("finetune.paired_bootstrap", lambda: finetune.paired_bootstrap([1, 0], [1, 0], num_resamples=5), ValueError, "num_resamples must be an int >= 10"),
+    ("finetune.paired_bootstrap", lambda: finetune.paired_bootstrap([1, 0], [1, 0], level=1.0), ValueError, "level must be"),
+    ("finetune.EncodedSplit", lambda: finetune.EncodedSplit(IDS, MASK, (0,), {"train": slice(0, 1), "val": slice(1, 2), "test": slice(2, 2)}, ("a", "b")), ValueError, "labels must hold one class per row (2), got 1"),
+    ("finetune.EncodedSplit", lambda: finetune.EncodedSplit(IDS, MASK, (0, 1), {"train": slice(0, 1)}, ("a", "b")), ValueError, "parts must name train, val and test"),
+    ("finetune.EncodedSplit", lambda: finetune.EncodedSplit(IDS.float(), MASK, (0, 1), {}, ("a", "b")), ValueError, "token_ids must have dtype torch.int64"),
+    ("finetune.encode_split", lambda: finetune.encode_split(fake_tokenizer, None, 8), TypeError, "split must be a corpora.Split"),
+    ("finetune.RegimeSettings", lambda: finetune.RegimeSettings(epochs=0), ValueError, "epochs must be an int >= 1"),
+    ("finetune.RegimeSettings", lambda: finetune.RegimeSettings(lr="1e-3"), TypeError, "lr must be"),
+    ("finetune.RegimeSettings", lambda: finetune.RegimeSettings(schedule="cosine"), ValueError, "schedule must be one of"),
+    ("finetune.RegimeResult", lambda: finetune.RegimeResult(None, None, 1, [1], 1.0), TypeError, "classifier must be a finetune.PretrainedClassifier"),
+    ("finetune.RegimeResult", lambda: finetune.RegimeResult(MODEL, None, 1, [1], 1.0), TypeError, "run must be a finetune.Run"),
+    ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "full", None, finetune.RegimeSettings()), TypeError, "data must be a finetune.EncodedSplit"),
+    ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "full", _tiny_data(), None), TypeError, "settings must be a finetune.RegimeSettings"),
+    ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "full", _tiny_data(), finetune.RegimeSettings(), cache=[1]), TypeError, "cache must be a dict"),
+    ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "most", _tiny_data(), finetune.RegimeSettings()), ValueError, "regime must be one of"),
 ]
-

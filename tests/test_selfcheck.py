@@ -644,6 +644,52 @@ BAD_CALLS += [
 
 # --- chapter 08 ---
 
+
+def _ch08_lora():
+    from embedlab import finetune
+
+    layer = finetune.LoRALinear(torch.nn.Linear(6, 4), 2, 4.0, torch.Generator().manual_seed(0))
+    layer.lora_B.data = torch.randn(4, 2, generator=torch.Generator().manual_seed(1))
+    return layer
+
+
+def test_ch08_lora_parameter_count():
+    model = torch.nn.Sequential(_ch08_lora(), _ch08_lora())
+    assert selfcheck.lora_parameter_count(2 * (2 * 6 + 4 * 2), model)
+    assert not selfcheck.lora_parameter_count(..., model)
+    assert not selfcheck.lora_parameter_count(2 * 6 * 4, model)  # counted W instead of A and B
+    assert not selfcheck.lora_parameter_count("20", model)
+
+
+def test_ch08_merged_lora_weight():
+    layer = _ch08_lora()
+    right = layer.base.weight + 2.0 * layer.lora_B @ layer.lora_A
+    assert selfcheck.merged_lora_weight(right.detach(), layer)
+    assert not selfcheck.merged_lora_weight(..., layer)
+    assert not selfcheck.merged_lora_weight((layer.base.weight + layer.lora_B @ layer.lora_A).detach(), layer)
+    assert not selfcheck.merged_lora_weight((layer.lora_A.T @ layer.lora_B.T).detach(), layer)  # shape
+
+
+def test_ch08_rows_that_move():
+    ids = torch.tensor([[101, 7, 102, 0], [101, 9, 9, 102]])
+    mask = ids == 0
+    assert selfcheck.rows_that_move({101, 7, 102, 9}, ids, mask)
+    assert selfcheck.rows_that_move(torch.tensor([7, 9, 101, 102]), ids, mask)
+    assert not selfcheck.rows_that_move(..., ids, mask)
+    assert not selfcheck.rows_that_move(set(ids.unique().tolist()), ids, mask)  # the padding row too
+    assert not selfcheck.rows_that_move({7, 9}, ids, mask)  # forgot [CLS] and [SEP]
+
+
+CH08_IDS = torch.tensor([[101, 7, 102, 0]])
+BAD_CALLS += [
+    ("selfcheck.lora_parameter_count", lambda: selfcheck.lora_parameter_count(1, "model"), TypeError, "model must be an nn.Module"),
+    ("selfcheck.lora_parameter_count", lambda: selfcheck.lora_parameter_count(1, torch.nn.Linear(2, 2)), ValueError, "model must hold LoRA layers"),
+    ("selfcheck.merged_lora_weight", lambda: selfcheck.merged_lora_weight(1, torch.nn.Linear(2, 2)), TypeError, "layer must be a finetune.LoRALinear"),
+    ("selfcheck.rows_that_move", lambda: selfcheck.rows_that_move({1}, CH08_IDS.float(), CH08_IDS == 0), ValueError, "token_ids must have dtype torch.int64"),
+    ("selfcheck.rows_that_move", lambda: selfcheck.rows_that_move({1}, CH08_IDS, CH08_IDS[:, :2] == 0), ValueError, "padding_mask must have shape"),
+]
+
+
 # --- chapter 09 ---
 
 SCORES_09 = torch.tensor([[0.9, 0.1, 0.5, 0.3, 0.2], [0.2, 0.8, 0.7, 0.1, 0.0], [0.1, 0.2, 0.3, 0.4, 0.5]])
