@@ -28,7 +28,7 @@ help:
 	@echo "make test-fragile   nbval on every notebook under each CPU perturbation (EMBEDLAB_PERTURB); writes benchmarks/results/fragility.md"
 	@echo "make gpu-kit    prepare .gpukit/, the carry folders of the CUDA pass on a lent GPU machine"
 	@echo "make lab     JupyterLab on the project's environment"
-	@echo "make outputs re-execute every notebook on the CPU and store the outputs"
+	@echo "make outputs re-execute every notebook on the CPU, two at a time, and store the outputs"
 	@echo "make student the workshop edition in student/: exercise solutions replaced by stubs, self-checks kept"
 	@echo "make serve   serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make bench   run every benchmark (minutes each; EMBEDLAB_DEVICE defaults to cpu); results in benchmarks/results/"
@@ -103,7 +103,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 outputs: $(STAMP)
-	$(BIN)/python tools/execute_notebooks.py
+	$(BIN)/python tools/execute_notebooks.py --jobs 2
 
 # The workshop edition: student/NN_*.ipynb, every exercise solution replaced by a stub, checks kept.
 student: $(STAMP)
