@@ -65,7 +65,7 @@ test-unit: $(STAMP)
 # The built website in headless Chromium (needs `make book` first). Without Chromium or Chrome the
 # site tests are skipped with one line; CI=true (or EMBEDLAB_REQUIRE_SITE=1) turns that skip into a failure.
 test-site: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 $(SITE_TESTS)
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(SITE_TESTS)
 
 test-notebooks: $(STAMP)
 	EMBEDLAB_DEVICE=cpu $(NBVAL)

@@ -303,37 +303,60 @@ CHINESE_NOT_MARKED = """(() => {
 })()"""
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_fits_the_screen_works_offline_and_raises_no_error(site, browser, width):
+CODE_THAT_SCROLLS = """[...document.querySelectorAll(".bd-article pre")].filter(
+    p => p.scrollWidth > p.clientWidth + 1).map(
+    p => `${p.scrollWidth} px in ${p.clientWidth} px: ${p.textContent.trim().slice(0, 40)}`)"""
+
+
+def visit_every_page(site, browser, width: str) -> dict[str, list[str]]:
+    """Open every page once at ``width`` and note each kind of problem it shows, per kind.
+
+    One visit serves every check of a page at one width: opening a chapter (fonts, MathJax,
+    figures) is most of what these checks cost.
+    """
     site_url, requests = site
-    problems = []
+    problems: dict[str, list[str]] = {"page": [], "code": []}
     with tab(browser, width) as page:
         for path in PAGES:
             requests.clear()
             page.open(f"{site_url}/{path}")
             box = page.evaluate(WIDER_THAN_SCREEN)
             if box["page"] > box["screen"]:
-                problems.append(f"{path}: {box['page']} px wide on a {box['screen']} px screen: {box['culprits']}")
+                problems["page"].append(f"{path}: {box['page']} px wide on a {box['screen']} px screen: {box['culprits']}")
             if errors := page.errors():
-                problems.append(f"{path}: errors {errors[:3]}")
+                problems["page"].append(f"{path}: errors {errors[:3]}")
             if reached := outside(page.requested(), site_url):
-                problems.append(f"{path}: tried to reach other hosts {sorted(reached)[:3]}")
+                problems["page"].append(f"{path}: tried to reach other hosts {sorted(reached)[:3]}")
             if missing := sorted({p for p, status in requests if status >= 400}):
-                problems.append(f"{path}: the site lacks {missing}")
+                problems["page"].append(f"{path}: the site lacks {missing}")
             if unmarked := page.evaluate(CHINESE_NOT_MARKED):
-                problems.append(f"{path}: Chinese not marked lang=zh: {unmarked}")
+                problems["page"].append(f"{path}: Chinese not marked lang=zh: {unmarked}")
+            if path in CHAPTERS:
+                problems["code"] += [f"{path}: {h}" for h in page.evaluate(CODE_THAT_SCROLLS)]
+    return problems
+
+
+@pytest.fixture(scope="module")
+def desktop_visit(site, browser):
+    return visit_every_page(site, browser, "desktop")
+
+
+@pytest.fixture(scope="module")
+def phone_visit(site, browser):
+    return visit_every_page(site, browser, "phone")
+
+
+# The checks that read one width's visit run on one xdist worker (make test-site: --dist loadgroup),
+# so each width's pages are opened once; the two widths go to the two workers.
+@pytest.mark.parametrize("width", [pytest.param(w, marks=pytest.mark.xdist_group(w)) for w in WIDTHS])
+def test_every_page_fits_the_screen_works_offline_and_raises_no_error(request, width):
+    problems = request.getfixturevalue(f"{width}_visit")["page"]
     assert not problems, "\n".join(problems)
 
 
-def test_no_code_block_hides_text_at_desktop_width(site, browser):
-    site_url, _ = site
-    hidden = []
-    with tab(browser, "desktop") as page:
-        for path in CHAPTERS:
-            page.open(f"{site_url}/{path}")
-            hidden += [f"{path}: {h}" for h in page.evaluate("""[...document.querySelectorAll(
-                ".bd-article pre")].filter(p => p.scrollWidth > p.clientWidth + 1).map(
-                p => `${p.scrollWidth} px in ${p.clientWidth} px: ${p.textContent.trim().slice(0, 40)}`)""")]
+@pytest.mark.xdist_group("desktop")
+def test_no_code_block_hides_text_at_desktop_width(desktop_visit):
+    hidden = desktop_visit["code"]
     assert not hidden, f"{len(hidden)} code blocks scroll sideways at 1400 px:\n" + "\n".join(hidden[:10])
 
 
