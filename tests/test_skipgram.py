@@ -403,21 +403,31 @@ def test_train_is_deterministic_and_learns_the_topics():
     assert not any(w.startswith("animal") for w in neighbours)  # the filler "the" may be among them
 
 
-def test_one_and_two_workers_agree_bit_for_bit():
+@pytest.mark.parametrize("emb_dim, batch_pairs", [(TOY_CONFIG.emb_dim, TOY_CONFIG.batch_pairs), (100, 4096)])
+def test_one_and_two_workers_agree_bit_for_bit(emb_dim, batch_pairs):
+    # (100, 4096): the chapter's sizes, where bmm and scatter_add_ take their BLAS and sorted paths
     corpus = toy_corpus(100)
-    one = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "workers": 1}), progress=False)
-    two = sg.train(corpus, sg.SkipGramConfig(**{**TOY_CONFIG.__dict__, "workers": 2}), progress=False)
+    settings = {**TOY_CONFIG.__dict__, "emb_dim": emb_dim, "batch_pairs": batch_pairs}
+    one = sg.train(corpus, sg.SkipGramConfig(**{**settings, "workers": 1}), progress=False)
+    two = sg.train(corpus, sg.SkipGramConfig(**{**settings, "workers": 2}), progress=False)
     assert torch.equal(one.vectors, two.vectors)
     assert torch.equal(one.model.out_emb.weight, two.model.out_emb.weight)
 
 
-def test_the_row_additions_equal_index_add():
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("emb_dim", [8, 100])  # 100: the training's size, scatter_add_'s sorted CPU path (D >= 16)
+def test_the_row_additions_equal_index_add(threads, emb_dim):
     generator = torch.Generator().manual_seed(0)
-    table = torch.randn(30, 8, generator=generator)
-    ids = torch.randint(0, 30, (50, 3), generator=generator)  # many repeats
-    updates = torch.randn(50, 3, 8, generator=generator)
-    expected = table.clone().index_add_(0, ids.reshape(-1), updates.reshape(-1, 8))
-    sg._add_rows(table, ids, updates)
+    table = torch.randn(300, emb_dim, generator=generator)
+    ids = torch.randint(0, 300, (2000, 3), generator=generator)  # many repeats
+    updates = torch.randn(2000, 3, emb_dim, generator=generator)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        expected = table.clone().index_add_(0, ids.reshape(-1), updates.reshape(-1, emb_dim))
+        sg._add_rows(table, ids, updates)
+    finally:
+        torch.set_num_threads(previous)
     assert torch.equal(table, expected)
 
 
