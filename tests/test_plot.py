@@ -90,6 +90,20 @@ def test_scatter_labels_layout_is_deterministic():
     assert [t.get_position() for t in first.axes[0].texts] == [t.get_position() for t in second.axes[0].texts]
 
 
+def test_scatter_labels_layout_does_not_depend_on_the_machines_speed(monkeypatch):
+    # thirty crowded labels: adjustText is still moving them after a second; on a slow or busy
+    # machine (here: a clock that runs 100 times fast) it must make the same moves
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(30, 2)) * np.where(np.arange(30) < 10, 0.2, 1.0)[:, None]
+    labels = [f"词{i}" for i in range(30)]
+    normal = plot.scatter_labels(points, labels)
+    import adjustText
+    from timeit import default_timer
+    monkeypatch.setattr(adjustText, "timer", lambda: 100 * default_timer())
+    slow = plot.scatter_labels(points, labels)
+    assert [t.get_position() for t in normal.axes[0].texts] == [t.get_position() for t in slow.axes[0].texts]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: plot.zipf([]), "counts must hold at least one number"),
     (lambda: plot.zipf([1, 5]), "counts must be sorted from most to least frequent"),
