@@ -19,6 +19,7 @@ merges stream outputs, and ``tools/execute_notebooks.py`` stores outputs merged 
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import sys
@@ -30,6 +31,13 @@ import sys
 # in one process. Nothing here relies on when garbage is collected (no test uses gc or weakref); the
 # processes that tests start keep Python's default.
 gc.set_threshold(10_000, 10, 10)
+
+
+# At exit Python collects the whole heap before tearing the modules down: 1.4 s of a torch and
+# transformers process's 1.7 s exit, which every xdist worker spends after its last report while the
+# main process waits for it. By the time atexit runs, pytest is done (its check for unraisable
+# exceptions has had its collections), so the heap can be frozen (left out of collections) instead.
+atexit.register(gc.freeze)
 
 # jsonschema (which nbformat uses) imports rfc3987_syntax when it is installed, for its optional
 # "iri" format checker; the import compiles a grammar, about 1.5 s of CPU in every test process.
