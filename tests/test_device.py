@@ -258,6 +258,7 @@ a, b = torch.randn(16, 128, generator=g), torch.randn(128, 16, generator=g)
 x = torch.randn(64, 300, generator=g)
 torch.save({"draws": torch.cat([a.flatten(), b.flatten(), x.flatten()]), "matmul": a @ b,
             "softmax": x.softmax(-1), "sum": x.sum(-1)}, __import__("sys").argv[1])
+__import__("gc").freeze()  # spares the exit a collection of torch's whole heap (~0.3 s)
 """
 
 
