@@ -121,3 +121,38 @@ def assert_perturbed(off, on) -> None:
         nonzero = a != 0
         relative = ((b[nonzero] - a[nonzero]) / a[nonzero]).abs().max().item()
         assert 0 < relative <= 1e-5, f"{name}: relative change {relative}"
+
+
+
+# `make test-unit` runs `--dist loadgroup`, and this hook adds one group: the tests that load
+# transformers' model code (and MiniLM, peft, sentence-transformers) run in one xdist worker, so the
+# other worker never pays those imports (~2 s of CPU). The group is the largest scope, so it is
+# scheduled first; every other test is a scope of its own, sent to whichever worker is free. The
+# group is chosen by node id here, in the main process, because pytest-xdist 3.8's own `xdist_group`
+# marks have no effect under pytest 9.2 (pytest-dev/pytest-xdist#1386); such marks, once they work
+# again, take precedence. A test missing from the list still runs and passes; it only makes the
+# other worker import transformers as well.
+TRANSFORMERS_FILES = ("tests/test_finetune.py::", "tests/test_pretrained.py::", "tests/test_retrieval.py::")
+TRANSFORMERS_TESTS = ("tests/test_attention.py::test_apply_rotary_equals_transformers_llama",)
+TRANSFORMERS_CONTRACT_CASES = ("[finetune.", "[pretrained.", "[retrieval.")  # in tests/test_contract.py
+
+
+def _uses_transformers(nodeid: str) -> bool:
+    if nodeid.startswith(TRANSFORMERS_FILES) or nodeid in TRANSFORMERS_TESTS:
+        return True
+    return nodeid.startswith("tests/test_contract.py::") and any(c in nodeid for c in TRANSFORMERS_CONTRACT_CASES)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown when xdist is not loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """The scheduler of `--dist loadgroup`, with the transformers tests as one more group."""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class TransformersTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "transformers" if scope == nodeid and _uses_transformers(nodeid) else scope
+
+    return TransformersTogether(config, log)
