@@ -57,10 +57,15 @@ test: $(STAMP) book browser test-unit test-site test-notebooks
 	fi
 
 # The package's tests, the contract suite, the notebooks' hygiene and the tools (no browser).
+# Only the two plugins these tests use are loaded (xdist, hypothesis's): pytest rewrites the asserts
+# of every module of an auto-loaded plugin's distribution, which for hypothesis is its whole package,
+# about a second in each of the two test processes; nbval, anyio and platformdirs are not needed.
+# `--dist loadgroup` runs the tests that load transformers' models in one worker (tests/conftest.py).
 SITE_TESTS := tests/test_site.py tests/test_book.py
 RUN_TESTS := tests/test_student_run.py
+UNIT_PLUGINS := --disable-plugin-autoload -p xdist.plugin -p _hypothesis_pytestplugin
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -p no:nbval -n 2 tests $(addprefix --ignore=,$(SITE_TESTS) $(RUN_TESTS))
+	$(BIN)/python -m pytest -p no:cacheprovider $(UNIT_PLUGINS) -n 2 --dist loadgroup tests $(addprefix --ignore=,$(SITE_TESTS) $(RUN_TESTS))
 
 # The built website in headless Chromium (needs `make book` first). Without Chromium or Chrome the
 # site tests are skipped with one line; CI=true (or EMBEDLAB_REQUIRE_SITE=1) turns that skip into a failure.

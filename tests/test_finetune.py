@@ -6,6 +6,8 @@ well under a second; the pretrained MiniLM has the same architecture.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 
 import pytest
@@ -26,12 +28,15 @@ from embedlab.finetune import (
     to_examples,
 )
 
-transformers = pytest.importorskip("transformers")
+if importlib.util.find_spec("transformers") is None:  # imported where used: it takes a second
+    pytest.skip("needs transformers", allow_module_level=True)
 
 NUM_LAYERS = 3
 
 
 def tiny_bert(seed: int = 0):
+    import transformers
+
     config = transformers.BertConfig(
         vocab_size=60, hidden_size=16, num_hidden_layers=NUM_LAYERS, num_attention_heads=4,
         intermediate_size=32, max_position_embeddings=32, hidden_dropout_prob=0.1,
@@ -390,10 +395,26 @@ def test_regime_settings_checks_its_fields():
 
 # --- every bad input a docstring rules out --------------------------------------------------------
 
-MODEL = tiny_classifier()
+# The model and what it computes are built on first use, by the cases that call them, not when the
+# module is imported: every test process imports this module to collect the contract suite
+# (tests/test_contract.py), and building a BertModel there costs seconds of transformers imports.
 IDS, MASK = ids_and_mask([4, 2], 4)
-HIDDEN = MODEL.layer_inputs(IDS, MASK)[1]
-CACHE = CacheCollate(HIDDEN, MASK)
+
+
+@functools.cache
+def _model() -> PretrainedClassifier:
+    return tiny_classifier()
+
+
+@functools.cache
+def _hidden() -> torch.Tensor:
+    return _model().layer_inputs(IDS, MASK)[1]
+
+
+@functools.cache
+def _cache() -> CacheCollate:
+    return CacheCollate(_hidden(), MASK)
+
 LORA = finetune.LoRALinear(torch.nn.Linear(4, 3), 2, 4.0, torch.Generator().manual_seed(0))
 
 
@@ -428,49 +449,49 @@ BAD_CALLS = [
     ("finetune.encode_texts", lambda: encode_texts(None, ["a"], 8), TypeError, "tokenizer must be a transformers tokenizer"),
     ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(torch.nn.Linear(2, 2)), TypeError, "encoder must be a BERT-style model"),
     ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(None), TypeError, "encoder must be a BERT-style model"),
-    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, num_classes=1), ValueError, "num_classes must be an int >= 2"),
-    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, num_classes=2.0), TypeError, "num_classes must be an int"),
-    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, seed=-1), ValueError, "seed must be an int >= 0"),
-    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(MODEL.encoder, seed=2**32), ValueError, "seed must be an int >= 0 and < 4294967296"),
-    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS.float(), MASK), ValueError, "token_ids must have dtype torch.int64"),
-    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
-    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS, MASK[:, :3]), ValueError, "padding_mask must have shape (B, T)"),
-    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS + 60, MASK), ValueError, "token_ids must hold ids in [0, 59]"),
-    ("finetune.PretrainedClassifier.forward", lambda: MODEL(IDS - 60, MASK), ValueError, "token_ids must hold ids in [0, 59], got -"),
-    ("finetune.PretrainedClassifier.forward", lambda: MODEL(None, MASK), TypeError, "token_ids must be a tensor"),
-    ("finetune.PretrainedClassifier.layer_inputs", lambda: MODEL.layer_inputs(IDS + 60, MASK), ValueError, "token_ids must hold ids in [0, 59]"),
-    ("finetune.PretrainedClassifier.layer_inputs", lambda: MODEL.layer_inputs(IDS, None), TypeError, "padding_mask must be a tensor"),
-    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN, MASK, 4), ValueError, "start_layer must be an int >= 0 and <= 3"),
-    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN, MASK, 1.0), TypeError, "start_layer must be an int"),
-    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN[0], MASK, 1), ValueError, "hidden must have shape (B, T, D)"),
-    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN.double(), MASK, 1), ValueError, "hidden must have dtype torch.float32, got torch.float64"),
-    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from(HIDDEN, MASK[:1], 1), ValueError, "padding_mask must have shape (B, T)"),
-    ("finetune.PretrainedClassifier.forward_from", lambda: MODEL.forward_from("h", MASK, 1), TypeError, "hidden must be a tensor"),
-    ("finetune.FromLayer", lambda: FromLayer(MODEL.encoder, 1), TypeError, "classifier must be a finetune.PretrainedClassifier"),
-    ("finetune.FromLayer", lambda: FromLayer(MODEL, -1), ValueError, "start_layer must be an int >= 0 and <= 3"),
-    ("finetune.FromLayer", lambda: FromLayer(MODEL, True), TypeError, "start_layer must be an int"),
-    ("finetune.FromLayer.forward", lambda: FromLayer(MODEL, 1)(HIDDEN, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(_model().encoder, num_classes=1), ValueError, "num_classes must be an int >= 2"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(_model().encoder, num_classes=2.0), TypeError, "num_classes must be an int"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(_model().encoder, seed=-1), ValueError, "seed must be an int >= 0"),
+    ("finetune.PretrainedClassifier", lambda: PretrainedClassifier(_model().encoder, seed=2**32), ValueError, "seed must be an int >= 0 and < 4294967296"),
+    ("finetune.PretrainedClassifier.forward", lambda: _model()(IDS.float(), MASK), ValueError, "token_ids must have dtype torch.int64"),
+    ("finetune.PretrainedClassifier.forward", lambda: _model()(IDS, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.PretrainedClassifier.forward", lambda: _model()(IDS, MASK[:, :3]), ValueError, "padding_mask must have shape (B, T)"),
+    ("finetune.PretrainedClassifier.forward", lambda: _model()(IDS + 60, MASK), ValueError, "token_ids must hold ids in [0, 59]"),
+    ("finetune.PretrainedClassifier.forward", lambda: _model()(IDS - 60, MASK), ValueError, "token_ids must hold ids in [0, 59], got -"),
+    ("finetune.PretrainedClassifier.forward", lambda: _model()(None, MASK), TypeError, "token_ids must be a tensor"),
+    ("finetune.PretrainedClassifier.layer_inputs", lambda: _model().layer_inputs(IDS + 60, MASK), ValueError, "token_ids must hold ids in [0, 59]"),
+    ("finetune.PretrainedClassifier.layer_inputs", lambda: _model().layer_inputs(IDS, None), TypeError, "padding_mask must be a tensor"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: _model().forward_from(_hidden(), MASK, 4), ValueError, "start_layer must be an int >= 0 and <= 3"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: _model().forward_from(_hidden(), MASK, 1.0), TypeError, "start_layer must be an int"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: _model().forward_from(_hidden()[0], MASK, 1), ValueError, "hidden must have shape (B, T, D)"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: _model().forward_from(_hidden().double(), MASK, 1), ValueError, "hidden must have dtype torch.float32, got torch.float64"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: _model().forward_from(_hidden(), MASK[:1], 1), ValueError, "padding_mask must have shape (B, T)"),
+    ("finetune.PretrainedClassifier.forward_from", lambda: _model().forward_from("h", MASK, 1), TypeError, "hidden must be a tensor"),
+    ("finetune.FromLayer", lambda: FromLayer(_model().encoder, 1), TypeError, "classifier must be a finetune.PretrainedClassifier"),
+    ("finetune.FromLayer", lambda: FromLayer(_model(), -1), ValueError, "start_layer must be an int >= 0 and <= 3"),
+    ("finetune.FromLayer", lambda: FromLayer(_model(), True), TypeError, "start_layer must be an int"),
+    ("finetune.FromLayer.forward", lambda: FromLayer(_model(), 1)(_hidden(), MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
     ("finetune.disable_dropout", lambda: disable_dropout("model"), TypeError, "module must be an nn.Module"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL.encoder, IDS, MASK, [1]), TypeError, "classifier must be a finetune.PretrainedClassifier"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, []), ValueError, "layers must hold at least one of its layer numbers"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, [5]), ValueError, "layers[0] must be an int >= 0 and <= 3, got 5"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, [1.0]), TypeError, "layers[0] must be an int"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, 2), TypeError, "layers must be a list or tuple of layer numbers"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS, MASK, [1], batch_size=0), ValueError, "batch_size must be an int >= 1"),
-    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(MODEL, IDS + 60, MASK, [1]), ValueError, "token_ids must hold ids in [0, 59]"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model().encoder, IDS, MASK, [1]), TypeError, "classifier must be a finetune.PretrainedClassifier"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model(), IDS, MASK, []), ValueError, "layers must hold at least one of its layer numbers"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model(), IDS, MASK, [5]), ValueError, "layers[0] must be an int >= 0 and <= 3, got 5"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model(), IDS, MASK, [1.0]), TypeError, "layers[0] must be an int"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model(), IDS, MASK, 2), TypeError, "layers must be a list or tuple of layer numbers"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model(), IDS, MASK, [1], batch_size=0), ValueError, "batch_size must be an int >= 1"),
+    ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(_model(), IDS + 60, MASK, [1]), ValueError, "token_ids must hold ids in [0, 59]"),
     ("finetune.cache_layer_inputs", lambda: cache_layer_inputs(tiny_classifier(dropout=True), IDS, MASK, [1]), ValueError, "call finetune.disable_dropout first"),
-    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN[0], MASK), ValueError, "hidden must have shape (S, T, D)"),
-    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN.long(), MASK), ValueError, "hidden must have a floating-point dtype"),
-    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN, MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
-    ("finetune.CacheCollate", lambda: CacheCollate(HIDDEN, MASK[:1]), ValueError, "padding_mask must have shape (S, T) = (2, 4)"),
+    ("finetune.CacheCollate", lambda: CacheCollate(_hidden()[0], MASK), ValueError, "hidden must have shape (S, T, D)"),
+    ("finetune.CacheCollate", lambda: CacheCollate(_hidden().long(), MASK), ValueError, "hidden must have a floating-point dtype"),
+    ("finetune.CacheCollate", lambda: CacheCollate(_hidden(), MASK.long()), ValueError, "padding_mask must have dtype torch.bool"),
+    ("finetune.CacheCollate", lambda: CacheCollate(_hidden(), MASK[:1]), ValueError, "padding_mask must have shape (S, T) = (2, 4)"),
     ("finetune.CacheCollate", lambda: CacheCollate(None, MASK), TypeError, "hidden must be a tensor"),
-    ("finetune.CacheCollate.examples", lambda: CACHE.examples([0, 1, 1]), ValueError, "labels must hold one class per row (2), got 3"),
-    ("finetune.CacheCollate.examples", lambda: CACHE.examples([0, 1.0]), TypeError, "labels[1] must be an int class"),
-    ("finetune.CacheCollate.examples", lambda: CACHE.examples("01"), TypeError, "labels must be a list or tuple of int classes"),
-    ("finetune.CacheCollate.__call__", lambda: CACHE([([5], 0)]), ValueError, "examples[0] row must be an int >= 0 and < 2, got 5"),
-    ("finetune.CacheCollate.__call__", lambda: CACHE([([0, 1], 0)]), ValueError, "examples[0] must name one cached row"),
-    ("finetune.CacheCollate.__call__", lambda: CACHE([([0.0], 0)]), TypeError, "examples[0] row must be an int"),
-    ("finetune.CacheCollate.__call__", lambda: CACHE(None), TypeError, "examples must be a list or tuple"),
+    ("finetune.CacheCollate.examples", lambda: _cache().examples([0, 1, 1]), ValueError, "labels must hold one class per row (2), got 3"),
+    ("finetune.CacheCollate.examples", lambda: _cache().examples([0, 1.0]), TypeError, "labels[1] must be an int class"),
+    ("finetune.CacheCollate.examples", lambda: _cache().examples("01"), TypeError, "labels must be a list or tuple of int classes"),
+    ("finetune.CacheCollate.__call__", lambda: _cache()([([5], 0)]), ValueError, "examples[0] row must be an int >= 0 and < 2, got 5"),
+    ("finetune.CacheCollate.__call__", lambda: _cache()([([0, 1], 0)]), ValueError, "examples[0] must name one cached row"),
+    ("finetune.CacheCollate.__call__", lambda: _cache()([([0.0], 0)]), TypeError, "examples[0] row must be an int"),
+    ("finetune.CacheCollate.__call__", lambda: _cache()(None), TypeError, "examples must be a list or tuple"),
     ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Conv1d(2, 2, 1), 1, 1.0, torch.Generator()), TypeError, "base must be an nn.Linear"),
     ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Linear(4, 3), 4, 1.0, torch.Generator()), ValueError, "rank must be an int >= 1 and <= 3"),
     ("finetune.LoRALinear", lambda: finetune.LoRALinear(torch.nn.Linear(4, 3), 1, 0.0, torch.Generator()), ValueError, "alpha must be"),
@@ -493,12 +514,12 @@ BAD_CALLS = [
     ("finetune.Run", lambda: finetune.Run(history=train.History(), steps_per_epoch=-1), ValueError, "steps_per_epoch must be an int >= 0"),
     ("finetune.steps_per_epoch", lambda: finetune.steps_per_epoch(0, 32), ValueError, "num_examples must be an int >= 1"),
     ("finetune.steps_per_epoch", lambda: finetune.steps_per_epoch(10, 2.0), TypeError, "batch_size must be an int"),
-    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), train.TrainConfig(), schedule="cosine"), ValueError, "schedule must be one of"),
-    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), train.TrainConfig(), warmup_fraction=1.0), ValueError, "warmup_fraction must be"),
-    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), "config"), TypeError, "config must be a train.TrainConfig"),
-    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(MODEL, None, [([1, 2], 0)], train.PadCollate(), train.TrainConfig()), TypeError, "train_set"),
-    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(MODEL, None), TypeError, "after must be an nn.Module"),
-    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(MODEL, torch.nn.Linear(2, 2)), ValueError, "the same parameter names"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(_model(), [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), train.TrainConfig(), schedule="cosine"), ValueError, "schedule must be one of"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(_model(), [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), train.TrainConfig(), warmup_fraction=1.0), ValueError, "warmup_fraction must be"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(_model(), [([1, 2], 0)], [([1, 2], 0)], train.PadCollate(), "config"), TypeError, "config must be a train.TrainConfig"),
+    ("finetune.fit_scheduled", lambda: finetune.fit_scheduled(_model(), None, [([1, 2], 0)], train.PadCollate(), train.TrainConfig()), TypeError, "train_set"),
+    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(_model(), None), TypeError, "after must be an nn.Module"),
+    ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(_model(), torch.nn.Linear(2, 2)), ValueError, "the same parameter names"),
     ("finetune.layer_weight_change", lambda: finetune.layer_weight_change(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)), ValueError, "found no embeddings"),
     ("finetune.token_counts", lambda: finetune.token_counts(IDS, MASK, 0), ValueError, "vocab_size must be an int >= 1"),
     ("finetune.token_counts", lambda: finetune.token_counts(IDS, MASK, 5), ValueError, "token_ids must hold ids in [0, 4]"),
@@ -519,7 +540,7 @@ BAD_CALLS = [
     ("finetune.RegimeSettings", lambda: finetune.RegimeSettings(lr="1e-3"), TypeError, "lr must be"),
     ("finetune.RegimeSettings", lambda: finetune.RegimeSettings(schedule="cosine"), ValueError, "schedule must be one of"),
     ("finetune.RegimeResult", lambda: finetune.RegimeResult(None, None, 1, [1], 1.0), TypeError, "classifier must be a finetune.PretrainedClassifier"),
-    ("finetune.RegimeResult", lambda: finetune.RegimeResult(MODEL, None, 1, [1], 1.0), TypeError, "run must be a finetune.Run"),
+    ("finetune.RegimeResult", lambda: finetune.RegimeResult(_model(), None, 1, [1], 1.0), TypeError, "run must be a finetune.Run"),
     ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "full", None, finetune.RegimeSettings()), TypeError, "data must be a finetune.EncodedSplit"),
     ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "full", _tiny_data(), None), TypeError, "settings must be a finetune.RegimeSettings"),
     ("finetune.train_regime", lambda: finetune.train_regime(tiny_bert(), "full", _tiny_data(), finetune.RegimeSettings(), cache=[1]), TypeError, "cache must be a dict"),
