@@ -198,14 +198,14 @@ def scatter_labels(
     return fig
 
 
-LABEL_MOVES = 500  # adjustText's iterations: about its default one second's worth on a 2-core laptop
+_LABEL_MOVES = 500  # adjustText's iterations: about its default one second's worth on a 2-core laptop
 
 
 def _spread_labels(ax, texts: list, points: np.ndarray, legend: object = None) -> None:
     """Move overlapping labels apart (adjustText); a thin line joins a moved label to its point.
 
     Deterministic: adjustText breaks ties between coinciding labels with a fixed seed, and it stops
-    after a fixed number of moves (``LABEL_MOVES``), not after its default of one second, whose
+    after a fixed number of moves (``_LABEL_MOVES``), not after its default of one second, whose
     number of moves would depend on how fast and how busy the machine is.
     """
     FigureCanvasAgg(ax.figure)  # a renderer, so that adjustText can measure the labels
@@ -217,7 +217,7 @@ def _spread_labels(ax, texts: list, points: np.ndarray, legend: object = None) -
         texts, x=points[:, 0], y=points[:, 1], objects=avoid, ax=ax,
         expand=(1.2, 1.4),  # keep a margin around each label
         prevent_crossings=False,  # its late swaps can put two labels on top of each other again
-        iter_lim=LABEL_MOVES,
+        iter_lim=_LABEL_MOVES,
         arrowprops={"arrowstyle": "-", "color": "0.5", "linewidth": 0.5},
     )
 
