@@ -123,14 +123,16 @@ def assert_perturbed(off, on) -> None:
         assert 0 < relative <= 1e-5, f"{name}: relative change {relative}"
 
 
-
-# `make test-unit` runs `--dist loadgroup`, and this hook adds one group: the tests that load
-# transformers' model code (and MiniLM, peft, sentence-transformers) run in one xdist worker, so the
-# other worker never pays those imports (~2 s of CPU). The group is the largest scope, so it is
-# scheduled first; every other test is a scope of its own, sent to whichever worker is free. The
-# group is chosen by node id here, in the main process, because pytest-xdist 3.8's own `xdist_group`
+# `make test-unit` runs `--dist loadgroup` with the scheduler below. The tests that load
+# transformers' model code (and MiniLM, peft, sentence-transformers) form one group, run by one
+# xdist worker, so the other worker never pays those imports (~2 s of CPU). Every other test
+# function, with all its parametrized cases, is a group of its own: 512 units instead of 2,903
+# single tests keeps the main process's bookkeeping small (xdist's scope scheduler re-counts every
+# unit a worker was given after each test). Units are handed out largest first (test_contract's
+# ~1,300 BAD_CALLS cases, then the transformers group), each to whichever worker is free. The groups
+# are chosen by node id here, in the main process, because pytest-xdist 3.8's own `xdist_group`
 # marks have no effect under pytest 9.2 (pytest-dev/pytest-xdist#1386); such marks, once they work
-# again, take precedence. A test missing from the list still runs and passes; it only makes the
+# again, take precedence. A test missing from the lists still runs and passes; it only makes the
 # other worker import transformers as well.
 TRANSFORMERS_FILES = ("tests/test_finetune.py::", "tests/test_pretrained.py::", "tests/test_retrieval.py::")
 TRANSFORMERS_TESTS = ("tests/test_attention.py::test_apply_rotary_equals_transformers_llama",)
@@ -140,12 +142,13 @@ TRANSFORMERS_CONTRACT_CASES = ("[finetune.", "[pretrained.", "[retrieval.")  # i
 def _uses_transformers(nodeid: str) -> bool:
     if nodeid.startswith(TRANSFORMERS_FILES) or nodeid in TRANSFORMERS_TESTS:
         return True
-    return nodeid.startswith("tests/test_contract.py::") and any(c in nodeid for c in TRANSFORMERS_CONTRACT_CASES)
+    in_contract = nodeid.startswith("tests/test_contract.py::")
+    return in_contract and any(case in nodeid for case in TRANSFORMERS_CONTRACT_CASES)
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown when xdist is not loaded
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """The scheduler of `--dist loadgroup`, with the transformers tests as one more group."""
+    """`--dist loadgroup`'s scheduler, grouping the transformers tests, then each test function."""
     if config.getoption("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
@@ -153,6 +156,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class TransformersTogether(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
             scope = super()._split_scope(nodeid)
-            return "transformers" if scope == nodeid and _uses_transformers(nodeid) else scope
+            if scope != nodeid:
+                return scope
+            return "transformers" if _uses_transformers(nodeid) else nodeid.split("[", 1)[0]
 
     return TransformersTogether(config, log)
