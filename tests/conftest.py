@@ -139,6 +139,16 @@ TRANSFORMERS_TESTS = ("tests/test_attention.py::test_apply_rotary_equals_transfo
 TRANSFORMERS_CONTRACT_CASES = ("[finetune.", "[pretrained.", "[retrieval.")  # in tests/test_contract.py
 
 
+# `make test-site` runs `--dist loadgroup` too: the checks that read one width's visit of every page
+# (tests/test_site.py's desktop_visit / phone_visit fixtures) go to one worker, so each width's pages
+# are opened once, and the two widths to the two workers.
+SITE_VISITS = {
+    "tests/test_site.py::test_every_page_fits_the_screen_works_offline_and_raises_no_error[desktop]": "desktop",
+    "tests/test_site.py::test_no_code_block_hides_text_at_desktop_width": "desktop",
+    "tests/test_site.py::test_every_page_fits_the_screen_works_offline_and_raises_no_error[phone]": "phone",
+}
+
+
 def _uses_transformers(nodeid: str) -> bool:
     if nodeid.startswith(TRANSFORMERS_FILES) or nodeid in TRANSFORMERS_TESTS:
         return True
@@ -158,6 +168,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             scope = super()._split_scope(nodeid)
             if scope != nodeid:
                 return scope
+            if nodeid in SITE_VISITS:
+                return f"site-{SITE_VISITS[nodeid]}"
             return "transformers" if _uses_transformers(nodeid) else nodeid.split("[", 1)[0]
 
     return TransformersTogether(config, log)

@@ -346,8 +346,9 @@ def phone_visit(site, browser):
     return visit_every_page(site, browser, "phone")
 
 
-# The checks that read one width's visit run on one xdist worker (make test-site: --dist loadgroup),
-# so each width's pages are opened once; the two widths go to the two workers.
+# The checks that read one width's visit run on one xdist worker (make test-site: --dist loadgroup,
+# grouped by tests/conftest.py's scheduler, SITE_VISITS; the marks take over once pytest-xdist's
+# xdist_group works under pytest 9 again), so each width's pages are opened once.
 @pytest.mark.parametrize("width", [pytest.param(w, marks=pytest.mark.xdist_group(w)) for w in WIDTHS])
 def test_every_page_fits_the_screen_works_offline_and_raises_no_error(request, width):
     problems = request.getfixturevalue(f"{width}_visit")["page"]
