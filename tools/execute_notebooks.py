@@ -89,8 +89,10 @@ def timed(path: Path) -> dict:
 def longest_first(paths: list[Path]) -> list[Path]:
     """The notebooks in order of their last recorded time, longest first (unknown ones first)."""
     try:
-        last = {r["notebook"]: r["seconds"] for r in json.loads(RECORD.with_suffix(".json").read_text())["notebooks"]}
-    except (OSError, ValueError, KeyError):
+        runs = json.loads(RECORD.with_suffix(".json").read_text(encoding="utf-8"))["runs"]
+        run = runs.get("1") or next(iter(runs.values()))  # one at a time: each notebook's own time
+        last = {r["notebook"]: r["seconds"] for r in run["notebooks"]}
+    except (OSError, ValueError, KeyError, StopIteration):
         last = {}
     return sorted(paths, key=lambda p: -last.get(p.name, float("inf")))
 
