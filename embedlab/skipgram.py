@@ -239,7 +239,6 @@ def window_slots(
     _check_corpus(token_ids, sentence_ids)
     checks.check_token_ids("centres", centres, token_ids.numel(), dim=1, shape_text="(R,)")
     checks.check_int("reach", reach, at_least=1)
-    n = token_ids.numel()
     return _window_slots(token_ids, sentence_ids, centres, reach)
 
 

@@ -1,7 +1,9 @@
 """Tests of embedlab.plot: the CJK font and the figure helpers."""
 
 import warnings
+from timeit import default_timer
 
+import adjustText
 import matplotlib
 import matplotlib.font_manager as font_manager
 import numpy as np
@@ -97,8 +99,6 @@ def test_scatter_labels_layout_does_not_depend_on_the_machines_speed(monkeypatch
     points = rng.normal(size=(30, 2)) * np.where(np.arange(30) < 10, 0.2, 1.0)[:, None]
     labels = [f"词{i}" for i in range(30)]
     normal = plot.scatter_labels(points, labels)
-    import adjustText
-    from timeit import default_timer
     monkeypatch.setattr(adjustText, "timer", lambda: 100 * default_timer())
     slow = plot.scatter_labels(points, labels)
     assert [t.get_position() for t in normal.axes[0].texts] == [t.get_position() for t in slow.axes[0].texts]

@@ -169,14 +169,16 @@ def record(rows: list[dict], wall: float, jobs: int) -> None:
     lines = [
         "# Notebook execution times (`make outputs`)",
         "",
-        f"Budgets: {BUDGET_S} s per notebook (a chapter run on its own), {TOTAL_BUDGET_S} s for the wall time of"
-        " `make outputs` (two notebooks at a time). Each notebook runs in a fresh kernel with torch on one"
-        " thread. The load is the 1-minute load average before and after each notebook; the run's own"
-        " kernels account for up to as many as it runs at a time, and above the core count plus the"
-        " others the machine was busy and the times are inflated. Written by"
-        " `tools/execute_notebooks.py --jobs N` (N = 1, and N = 2 as `make outputs` runs it).",
+        (
+            f"Budgets: {BUDGET_S} s per notebook (a chapter run on its own), {TOTAL_BUDGET_S} s for the wall"
+            " time of `make outputs` (two notebooks at a time). Each notebook runs in a fresh kernel with"
+            " torch on one thread. The load is the 1-minute load average before and after each notebook;"
+            " the run's own kernels account for up to as many as it runs at a time, and above the core"
+            " count plus the others the machine was busy and the times are inflated. Written by"
+            " `tools/execute_notebooks.py --jobs N` (N = 1, and N = 2 as `make outputs` runs it)."
+        ),
     ]
-    for key, r in meta["runs"].items():
+    for r in meta["runs"].values():
         n = r["jobs"]
         lines += [
             "",
